@@ -1,0 +1,25 @@
+// Small helpers every page may use: CSRF-aware fetch and polling a JSON endpoint.
+(function () {
+  "use strict";
+  function cookie(name) {
+    const m = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+  // fetch() with the CSRF header and same-origin credentials.
+  function luxFetch(url, options) {
+    const opts = Object.assign({ credentials: "same-origin", headers: {} }, options || {});
+    if (opts.method && opts.method.toUpperCase() !== "GET") opts.headers["X-CSRFToken"] = cookie("csrftoken");
+    return fetch(url, opts);
+  }
+  // Call onData(json) every intervalMs until it returns false; back off when the server errs.
+  function poll(url, onData, intervalMs) {
+    let delay = intervalMs || 1000;
+    function tick() {
+      luxFetch(url).then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+        .then(function (data) { delay = intervalMs || 1000; if (onData(data) !== false) setTimeout(tick, delay); })
+        .catch(function () { delay = Math.min(delay * 2, 15000); setTimeout(tick, delay); });
+    }
+    tick();
+  }
+  window.Lux = { fetch: luxFetch, poll: poll, cookie: cookie };
+})();

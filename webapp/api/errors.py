@@ -1,0 +1,23 @@
+"""JSON errors for every API failure, including ones Django raises before DRF sees the request."""
+
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFilesSent
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+def json_exception_handler(exc, context):
+    """Return DRF's response, or a JSON 400 for request-size limits Django enforces."""
+    response = exception_handler(exc, context)
+    if response is not None:
+        return response
+    if isinstance(exc, TooManyFilesSent):
+        return Response(
+            {"detail": "Too many files in one request: send at most 100 files per request."},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"detail": "The request is too large."}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, SuspiciousOperation):
+        return Response({"detail": str(exc) or "Bad request."}, status=status.HTTP_400_BAD_REQUEST)
+    return None

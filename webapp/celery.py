@@ -1,0 +1,19 @@
+"""The Celery app: settings under the CELERY namespace, tasks discovered in every Django app."""
+
+import os
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+
+GPU_QUEUE = "gpu"  # training, evaluation, batch classification: one task per GPU at a time
+DEFAULT_QUEUE = "default"  # ingest, thumbnails, dataset checks
+
+app = Celery("webapp")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+# Declared up front so that publishers and workers agree on bindings, whatever the broker.
+app.conf.task_queues = [
+    Queue(name, Exchange(name, type="direct"), routing_key=name) for name in (DEFAULT_QUEUE, GPU_QUEUE)
+]
+app.autodiscover_tasks()

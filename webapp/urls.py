@@ -1,0 +1,11 @@
+"""Lux's URLs: pages per app, the REST API under /api/, and /healthz."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("webapp.core.urls")),
+    path("accounts/", include("webapp.accounts.urls")),
+    path("api/", include("webapp.api.urls")),
+    path("admin/", admin.site.urls),
+]
