@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "webapp.core",
     "webapp.accounts",
     "webapp.api",
+    "webapp.datasets",
+    "webapp.runs",
 ]
 
 MIDDLEWARE = [

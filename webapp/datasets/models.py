@@ -1,0 +1,194 @@
+"""Datasets of labelled images, their imports, and the frozen versions training runs point at."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from webapp.core.ownership import OwnedModel, OwnedQuerySet
+
+
+class Split(models.TextChoices):
+    TRAIN = "train", "train"
+    VAL = "val", "validation"
+    TEST = "test", "test"
+    UNASSIGNED = "unassigned", "unassigned"
+
+
+def image_upload_path(instance, filename):
+    """Return a generated storage name: never derived from the user's file name or path."""
+    return f"datasets/{instance.dataset_id}/images/{instance.sha256[:2]}/{instance.sha256}.{instance.extension}"
+
+
+def thumbnail_upload_path(instance, filename):
+    return f"datasets/{instance.dataset_id}/thumbs/{instance.sha256[:2]}/{instance.sha256}.webp"
+
+
+def archive_upload_path(instance, filename):
+    return f"imports/{instance.dataset_id}/{uuid.uuid4().hex}.upload"
+
+
+class Dataset(OwnedModel):
+    """A named collection of images, each in one class (or unlabelled) and one split."""
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Bumped on every change to images, classes or splits; a version records the revision it froze.
+    revision = models.PositiveIntegerField(default=0)
+
+    objects = OwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="dataset_name_unique_per_owner")]
+
+    def __str__(self):
+        return self.name
+
+    def touch(self) -> None:
+        """Record that the dataset changed (relabel, upload, delete, split)."""
+        Dataset.objects.filter(pk=self.pk).update(revision=models.F("revision") + 1, updated_at=timezone.now())
+
+
+class DatasetClass(models.Model):
+    """A class (label) of a dataset; `position` orders classes and becomes the class index in versions."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="classes")
+    name = models.CharField(max_length=200)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        constraints = [models.UniqueConstraint(fields=["dataset", "name"], name="class_name_unique_per_dataset")]
+
+    def __str__(self):
+        return self.name
+
+
+class Image(models.Model):
+    """One checked image file in a dataset."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="images")
+    # Files are kept while any version references them: images are soft-deleted when versions point at them.
+    file = models.FileField(upload_to=image_upload_path, max_length=300)
+    thumbnail = models.FileField(upload_to=thumbnail_upload_path, max_length=300, blank=True)
+    sha256 = models.CharField(max_length=64)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    format = models.CharField(max_length=10)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    label = models.ForeignKey(DatasetClass, null=True, blank=True, on_delete=models.SET_NULL, related_name="images")
+    split = models.CharField(max_length=10, choices=Split.choices, default=Split.UNASSIGNED)
+    original_name = models.CharField(max_length=500, blank=True)  # display text only, never a path
+    created_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    source_import = models.ForeignKey("Import", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["dataset", "label", "split"]),
+            models.Index(fields=["dataset", "sha256"]),
+        ]
+        constraints = [
+            # Exact duplicates are never stored twice in one dataset (among live images).
+            models.UniqueConstraint(fields=["dataset", "sha256"], condition=models.Q(deleted_at__isnull=True),
+                                    name="image_sha_unique_per_dataset"),
+        ]
+
+    @property
+    def extension(self) -> str:
+        return {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "BMP": "bmp", "GIF": "gif", "TIFF": "tif"}.get(
+            self.format, "img")
+
+    def __str__(self):
+        return self.original_name or self.sha256[:12]
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class Import(models.Model):
+    """A ZIP or CSV import job run by a worker, with counts and a per-file report."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="imports")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    archive = models.FileField(upload_to=archive_upload_path, max_length=300, blank=True)
+    original_name = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    task_id = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class ImportItem(models.Model):
+    """What happened to one file of an upload or import: accepted, duplicate, rejected or skipped."""
+
+    class Outcome(models.TextChoices):
+        ACCEPTED = "accepted"
+        DUPLICATE = "duplicate"
+        CONFLICT = "conflict"  # same bytes as an image already in another class
+        REJECTED = "rejected"
+        SKIPPED = "skipped"
+
+    source_import = models.ForeignKey(Import, on_delete=models.CASCADE, related_name="items")
+    name = models.CharField(max_length=500)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    reason = models.CharField(max_length=40, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    image = models.ForeignKey(Image, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["id"]
+
+
+class DatasetVersion(models.Model):
+    """An immutable snapshot of (image, class, split) plus class names; every training run points at one."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    revision = models.PositiveIntegerField()  # the dataset revision it froze
+    class_names = models.JSONField()  # index -> name
+    counts = models.JSONField()  # {"total": n, "per_split": {...}, "per_class": {name: {split: n}}}
+    content_hash = models.CharField(max_length=64)
+    note = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.UniqueConstraint(fields=["dataset", "number"], name="version_number_unique")]
+
+    def __str__(self):
+        return f"{self.dataset.name} v{self.number}"
+
+
+class VersionEntry(models.Model):
+    """One image of a frozen version, with the class index and split it had then."""
+
+    version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="entries")
+    image = models.ForeignKey(Image, on_delete=models.PROTECT, related_name="version_entries")
+    class_index = models.PositiveIntegerField()
+    split = models.CharField(max_length=10, choices=Split.choices)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["version", "split"])]
