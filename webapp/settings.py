@@ -192,6 +192,8 @@ else:
         "processed_folder": str(BROKER_DIR / "processed"),
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
+        # The filesystem transport polls; the default 1 s would dominate a quick prediction round trip.
+        "polling_interval": 0.05,
     }
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
