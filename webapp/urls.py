@@ -6,6 +6,9 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("webapp.core.urls")),
     path("accounts/", include("webapp.accounts.urls")),
+    path("datasets/", include("webapp.datasets.urls")),
+    path("runs/", include("webapp.runs.urls")),
+    path("classify/", include("webapp.classify.urls")),
     path("api/", include("webapp.api.urls")),
     path("admin/", admin.site.urls),
 ]

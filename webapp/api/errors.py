@@ -1,5 +1,6 @@
 """JSON errors for every API failure, including ones Django raises before DRF sees the request."""
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFilesSent
 from rest_framework import status
 from rest_framework.response import Response
@@ -12,8 +13,9 @@ def json_exception_handler(exc, context):
     if response is not None:
         return response
     if isinstance(exc, TooManyFilesSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
         return Response(
-            {"detail": "Too many files in one request: send at most 100 files per request."},
+            {"detail": f"Too many files in one request: send at most {limit} files per request."},
             status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, RequestDataTooBig):

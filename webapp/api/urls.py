@@ -4,6 +4,9 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+import webapp.classify.api  # noqa: F401  (registers its viewsets before router.urls is read)
+import webapp.datasets.api  # noqa: F401  (registers its viewsets before router.urls is read)
+import webapp.runs.api  # noqa: F401  (registers its viewsets before router.urls is read)
 from webapp.api.router import router
 from webapp.api.views import me
 

@@ -92,6 +92,7 @@ class Image(models.Model):
         indexes = [
             models.Index(fields=["dataset", "label", "split"]),
             models.Index(fields=["dataset", "sha256"]),
+            models.Index(fields=["dataset", "-created_at", "-id"], name="image_browse_order"),
         ]
         constraints = [
             # Exact duplicates are never stored twice in one dataset (among live images).
@@ -99,13 +100,13 @@ class Image(models.Model):
                                     name="image_sha_unique_per_dataset"),
         ]
 
+    def __str__(self):
+        return self.original_name or self.sha256[:12]
+
     @property
     def extension(self) -> str:
         return {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "BMP": "bmp", "GIF": "gif", "TIFF": "tif"}.get(
             self.format, "img")
-
-    def __str__(self):
-        return self.original_name or self.sha256[:12]
 
 
 class ImportStatus(models.TextChoices):
@@ -115,19 +116,27 @@ class ImportStatus(models.TextChoices):
     FAILED = "failed"
 
 
+class ImportKind(models.TextChoices):
+    UPLOAD = "upload"  # a browser or API batch of files, checked in the request
+    ARCHIVE = "archive"  # a ZIP (folders or labels.csv), checked by a worker
+
+
 class Import(models.Model):
-    """A ZIP or CSV import job run by a worker, with counts and a per-file report."""
+    """A ZIP or CSV import job run by a worker, or one upload batch, with counts and a per-file report."""
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="imports")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     archive = models.FileField(upload_to=archive_upload_path, max_length=300, blank=True)
     original_name = models.CharField(max_length=500, blank=True)
+    kind = models.CharField(max_length=10, choices=ImportKind.choices, default=ImportKind.ARCHIVE)
+    layout = models.CharField(max_length=20, blank=True)  # archives: imagefolder, split_imagefolder, csv, flat
     status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
     accepted = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
     duplicates = models.PositiveIntegerField(default=0)
+    conflicts = models.PositiveIntegerField(default=0)  # same bytes as an image already in another class
     skipped = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -137,6 +146,9 @@ class Import(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.original_name or f"import {self.pk}"
 
 
 class ImportItem(models.Model):
@@ -158,6 +170,10 @@ class ImportItem(models.Model):
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["source_import", "outcome"])]
+
+    def __str__(self):
+        return f"{self.name}: {self.outcome}"
 
 
 class DatasetVersion(models.Model):
@@ -192,3 +208,6 @@ class VersionEntry(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["version", "split"])]
+
+    def __str__(self):
+        return f"image {self.image_id} as class {self.class_index} in {self.split}"

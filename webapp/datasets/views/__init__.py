@@ -1,0 +1,1 @@
+"""The dataset pages, one module per page group."""

@@ -1,0 +1,74 @@
+"""The thumbnail grid with filters and search, and bulk actions on the selected images."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from webapp.datasets.forms import BrowseFilterForm, BulkActionForm
+from webapp.datasets.services import bulk
+from webapp.datasets.views.lookup import dataset_for, live_images
+
+
+@require_GET
+def browse(request, pk):
+    """Show one page of the dataset's thumbnails, filtered; a constant number of queries whatever the page size."""
+    dataset = dataset_for(request, pk)
+    filters = BrowseFilterForm(request.GET or None, dataset=dataset)
+    images = filters.filter(live_images(dataset)).select_related("label").only(
+        "id", "original_name", "sha256", "width", "height", "split", "label__name", "created_at")
+    page = Paginator(images, filters.page_size()).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "dataset": dataset,
+        "tab": "browse",
+        "filters": filters,
+        "page": page,
+        "bulk": BulkActionForm(dataset=dataset),
+        "query": query.urlencode(),
+        "here": request.get_full_path(),
+    }
+    return render(request, "datasets/browse.html", context)
+
+
+def _relabel(dataset, ids, form):
+    n = bulk.relabel(dataset, ids, form.chosen_class())
+    target = form.chosen_class()
+    return f"{n} image{'s' if n != 1 else ''} now {'in “' + target.name + '”' if target else 'unlabelled'}."
+
+
+def _move(dataset, ids, form):
+    n = bulk.move_to_split(dataset, ids, form.cleaned_data["split"])
+    return f"{n} image{'s' if n != 1 else ''} moved to {form.cleaned_data['split']}."
+
+
+def _delete(dataset, ids, form):
+    n = bulk.delete_images(dataset, ids)
+    return f"{n} image{'s' if n != 1 else ''} deleted."
+
+
+BULK_ACTIONS = {"relabel": _relabel, "split": _move, "delete": _delete}
+
+
+@require_POST
+def bulk_action(request, pk):
+    """Relabel, move or delete the selected images, then go back to the same browse page."""
+    dataset = dataset_for(request, pk)
+    form = BulkActionForm(request.POST, dataset=dataset)
+    back = request.POST.get("next", "")
+    if not back.startswith(reverse("dataset_browse", args=[dataset.pk])):
+        back = reverse("dataset_browse", args=[dataset.pk])  # never redirect off this page (open redirects)
+    if form.is_valid():
+        try:
+            done = BULK_ACTIONS[form.cleaned_data["action"]](dataset, form.cleaned_data["images"], form)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, done)
+    else:
+        problems = [e for errors in form.errors.values() for e in errors]
+        messages.error(request, " ".join(problems))
+    return redirect(back)
