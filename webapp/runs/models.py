@@ -52,6 +52,7 @@ class TrainingRun(OwnedModel):
     cancel_requested = models.BooleanField(default=False)
     attempts = models.PositiveIntegerField(default=0)  # starts, including resumes after a crash
     task_id = models.CharField(max_length=100, blank=True)
+    queue = models.CharField(max_length=100, blank=True)  # where its task goes; requeues go there too
     worker = models.CharField(max_length=255, blank=True)
     device = models.CharField(max_length=100, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -59,6 +60,7 @@ class TrainingRun(OwnedModel):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     train_seconds = models.FloatField(null=True, blank=True)
+    timings = models.JSONField(default=dict, blank=True)  # the latest attempt: cache_s, fit_s, evaluate_s, ...
     best_epoch = models.PositiveIntegerField(null=True, blank=True)
     warnings = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
@@ -95,24 +97,49 @@ class EpochMetric(models.Model):
         ordering = ["epoch"]
         constraints = [models.UniqueConstraint(fields=["run", "epoch"], name="one_metric_per_epoch")]
 
+    def __str__(self):
+        return f"run {self.run_id} epoch {self.epoch}"
+
+
+class EvaluationStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
 
 class Evaluation(models.Model):
-    """A model measured on one split of a dataset version: the numbers behind the results pages."""
+    """A model measured on one split of a dataset version: the numbers behind the results pages.
+
+    A run's own val/test evaluations are written whole at its end; one asked for later (another version)
+    is created queued and filled in by a worker, so its numbers are None until it has succeeded.
+    """
 
     run = models.ForeignKey(TrainingRun, null=True, blank=True, on_delete=models.CASCADE, related_name="evaluations")
     version = models.ForeignKey(DatasetVersion, on_delete=models.PROTECT, related_name="evaluations")
     split = models.CharField(max_length=10, choices=Split.choices)
+    status = models.CharField(max_length=10, choices=EvaluationStatus.choices, default=EvaluationStatus.SUCCEEDED)
+    error = models.TextField(blank=True)
+    task_id = models.CharField(max_length=100, blank=True)
+    worker = models.CharField(max_length=255, blank=True)  # who is measuring it (queued ones: none yet)
+    started_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
     class_names = models.JSONField()
-    num_samples = models.PositiveIntegerField()
-    top1 = models.FloatField()
-    top5 = models.FloatField()
-    macro_f1 = models.FloatField()
-    ece = models.FloatField()
-    metrics = models.JSONField()  # classifier.metrics.classification_metrics(...) in full
+    num_samples = models.PositiveIntegerField(default=0)
+    top1 = models.FloatField(null=True, blank=True)
+    top5 = models.FloatField(null=True, blank=True)
+    macro_f1 = models.FloatField(null=True, blank=True)
+    ece = models.FloatField(null=True, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)  # classifier.metrics.classification_metrics(...) in full
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"run {self.run_id} on {self.split} of version {self.version_id}"
 
 
 class EvalPrediction(models.Model):
@@ -128,6 +155,9 @@ class EvalPrediction(models.Model):
     class Meta:
         ordering = ["-confidence"]
         indexes = [models.Index(fields=["evaluation", "true_index", "predicted_index"])]
+
+    def __str__(self):
+        return f"image {self.image_id}: {self.true_index} -> {self.predicted_index}"
 
 
 class ModelArtifact(models.Model):
@@ -150,3 +180,6 @@ class ModelArtifact(models.Model):
 
     class Meta:
         ordering = ["kind", "-created_at"]
+
+    def __str__(self):
+        return f"{self.kind} of run {self.run_id}"

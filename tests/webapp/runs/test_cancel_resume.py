@@ -1,0 +1,63 @@
+"""Cancel stops a running run within seconds and keeps its checkpoint; resume continues the same run."""
+
+import time
+
+import pytest
+
+from tests.webapp.runs.factories import finished, squares_dataset, tiny_network, wait_for
+from tests.webapp.runs.runs_factories import private_media  # noqa: F401
+from webapp.runs.launch_form import LaunchForm
+from webapp.runs.models import EpochMetric, RunStatus, TrainingRun
+from webapp.runs.services.control import RunStateError, cancel_run, has_checkpoint, resume_run
+
+pytestmark = pytest.mark.slow
+EPOCHS = 400  # far more than the test waits for: it cancels long before the end, on any machine
+
+
+def epochs_of(run):
+    return list(EpochMetric.objects.filter(run=run).order_by("epoch").values_list("epoch", flat=True))
+
+
+def test_cancel_stops_a_running_run_and_resume_continues_it(worker, owner):
+    network = tiny_network(owner)
+    form = LaunchForm(data={"dataset": squares_dataset(owner).pk, "arch": f"net:{network.pk}", "epochs": EPOCHS,
+                            "batch_size": 4}, user=owner)
+    assert form.is_valid(), form.errors
+    run = form.launch()
+    wait_for(lambda: EpochMetric.objects.filter(run=run).exists(), timeout=90, what="a first epoch", log=worker.log)
+
+    asked = time.monotonic()
+    cancel_run(run)
+    run = finished(run.pk, timeout=30, log=worker.log)
+    assert run.status == RunStatus.CANCELLED and time.monotonic() - asked < 10
+    assert has_checkpoint(run) and run.finished_at is not None
+    done_before = epochs_of(run)
+    assert done_before == list(range(1, len(done_before) + 1)) and len(done_before) < EPOCHS
+    with pytest.raises(RunStateError):
+        cancel_run(run)
+
+    resume_run(run)
+    assert TrainingRun.objects.get(pk=run.pk).status in (RunStatus.QUEUED, RunStatus.RUNNING)
+    wait_for(lambda: len(epochs_of(run)) >= len(done_before) + 2, timeout=90, what="epochs after the resume",
+             log=worker.log)
+    run.refresh_from_db()
+    assert run.attempts == 2 and run.status == RunStatus.RUNNING
+    assert run.timings["resumed_from"]["epoch"] >= done_before[-1]
+    cancel_run(run)
+    run = finished(run.pk, timeout=30, log=worker.log)
+    assert run.status == RunStatus.CANCELLED
+    recorded = epochs_of(run)
+    assert recorded == list(range(1, len(recorded) + 1))  # every epoch once, none twice, none skipped
+
+
+@pytest.mark.usefixtures("private_media")
+def test_a_queued_run_is_cancelled_at_once(owner, transactional_db, django_capture_on_commit_callbacks):
+    form = LaunchForm(data={"dataset": squares_dataset(owner).pk, "arch": "custom"}, user=owner)
+    assert form.is_valid(), form.errors
+    with django_capture_on_commit_callbacks(execute=False):  # no worker: the run stays queued
+        run = form.launch()
+    cancel_run(run)
+    run.refresh_from_db()
+    assert run.status == RunStatus.CANCELLED and run.finished_at is not None
+    with pytest.raises(RunStateError, match="nothing to resume"):
+        resume_run(run)

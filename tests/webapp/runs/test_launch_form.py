@@ -1,0 +1,150 @@
+"""The launch form: good defaults from a dataset alone, and every error beside the field that can fix it."""
+
+import pytest
+
+from tests.webapp.runs.factories import squares_dataset, tiny_network, version_of
+from webapp.datasets.services.bulk import delete_images
+from webapp.runs.launch_form import LaunchForm
+from webapp.runs.models import RunStatus, TrainingRun
+
+pytestmark = pytest.mark.django_db
+
+
+def form_for(user, **data):
+    form = LaunchForm(data=data, user=user)
+    form.is_valid()
+    return form
+
+
+def only_error(form, field):
+    """Return the messages beside `field`, asserting no other field (nor the form) has any."""
+    assert set(form.errors) == {field}, form.errors
+    return " ".join(form.errors[field])
+
+
+def test_a_dataset_alone_is_enough_and_gets_the_family_recipe(owner):
+    dataset = squares_dataset(owner)
+    form = form_for(owner, dataset=dataset.pk, arch="resnet18_small")
+    assert form.is_valid(), form.errors
+    config = form.resolved.config
+    assert (config.arch, config.optimizer, config.scheduler, config.image_size) == ("resnet18_small", "sgd",
+                                                                                 "onecycle", 32)
+    # The family's batch of 128 would exceed 36 training images: an unset batch size shrinks to fit.
+    assert config.batch_size == 36
+
+
+def test_vit_gets_its_own_recipe(owner):
+    form = form_for(owner, dataset=squares_dataset(owner).pk, arch="vit_tiny")
+    assert form.is_valid(), form.errors
+    assert (form.resolved.config.optimizer, form.resolved.config.scheduler) == ("adamw", "cosine")
+
+
+def test_it_rejects_a_dataset_with_one_class(owner):
+    dataset = squares_dataset(owner, classes=("red",))
+    assert "at least 2" in only_error(form_for(owner, dataset=dataset.pk, arch="custom"), "dataset")
+
+
+def test_it_rejects_a_class_without_training_images(owner):
+    dataset = squares_dataset(owner, classes=("red", "green"))
+    yellow = dataset.classes.create(name="yellow", position=5)
+    dataset.images.filter(label__name="green", split="val").update(label=yellow)
+    message = only_error(form_for(owner, dataset=dataset.pk, arch="custom"), "dataset")
+    assert "“yellow” has no training images" in message
+
+
+@pytest.mark.parametrize("split,word", [("val", "validation"), ("test", "test")])
+def test_it_rejects_an_empty_held_out_split(owner, split, word):
+    per_split = {"train": 4, "val": 2, "test": 2, split: 0}
+    dataset = squares_dataset(owner, per_split=per_split)
+    assert f"The {word} split is empty" in only_error(form_for(owner, dataset=dataset.pk, arch="custom"), "dataset")
+
+
+def test_the_errors_go_beside_the_version_when_a_version_was_chosen(owner):
+    dataset = squares_dataset(owner, per_split={"train": 4, "val": 0, "test": 2})
+    version = version_of(dataset, owner)
+    assert "validation split is empty" in only_error(form_for(owner, version=version.pk, arch="custom"), "version")
+
+
+def test_it_rejects_a_batch_larger_than_the_training_set(owner):
+    form = form_for(owner, dataset=squares_dataset(owner).pk, arch="custom", batch_size=64)
+    assert "only 36 images; use a batch size of at most 36" in only_error(form, "batch_size")
+
+
+def test_it_rejects_a_vit_image_size_that_is_not_a_multiple_of_the_patch(owner):
+    form = form_for(owner, dataset=squares_dataset(owner).pk, arch="vit_b_16", image_size=40)
+    assert "not a multiple of the 16 px patch; use 32 or 48 px" in only_error(form, "image_size")
+
+
+def test_it_rejects_a_custom_network_that_does_not_fit_the_image_size(owner):
+    network = tiny_network(owner, image_size=16)
+    form = form_for(owner, dataset=squares_dataset(owner).pk, arch=f"net:{network.pk}", image_size=1)
+    message = only_error(form, "image_size")
+    assert "“tiny” does not fit 1 px images" in message and "would shrink the 1x1 map to 0x0" in message
+
+
+@pytest.mark.parametrize("field,value,words", [
+    ("lr", 0, "above 0"),
+    ("label_smoothing", 1, "from 0 to 1 (exclusive)"),
+    ("warmup_epochs", 5, "less than the number of epochs (5)"),
+    ("weight_decay", -1, "from 0 to 10"),
+])
+def test_engine_config_errors_go_beside_their_field(owner, field, value, words):
+    form = form_for(owner, dataset=squares_dataset(owner).pk, arch="custom", epochs=5, **{field: value})
+    assert words in only_error(form, field)
+
+
+def test_it_explains_missing_imagenet_weights_beside_pretrained(owner, tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-torch-home"))
+    form = form_for(owner, dataset=squares_dataset(owner).pk, arch="resnet18", pretrained=True)
+    message = only_error(form, "pretrained")
+    assert "resnet18-f37072fd.pth" in message and "never downloads" in message
+
+
+def test_it_offers_pretrained_weights_found_in_the_torch_cache(owner, tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "hub" / "checkpoints" / "resnet18-f37072fd.pth").write_bytes(b"weights")
+    form = form_for(owner, dataset=squares_dataset(owner).pk, arch="resnet18", pretrained=True, image_size=32)
+    assert form.is_valid(), form.errors
+    assert form.resolved.config.pretrained == "imagenet" and form.resolved.config.lr == 0.01
+    entries = {e["value"]: e for _, group in form.architecture_groups() for e in group}
+    assert entries["resnet18"]["pretrained_available"] and not entries["resnet34"]["pretrained_available"]
+    assert "resnet34" in entries["resnet34"]["pretrained_reason"]
+
+
+def test_someone_elses_dataset_is_not_a_choice(owner, outsider):
+    dataset = squares_dataset(owner)
+    assert "valid choice" in only_error(form_for(outsider, dataset=dataset.pk, arch="custom"), "dataset")
+
+
+def test_a_version_of_another_dataset_is_refused(owner):
+    squares = squares_dataset(owner)
+    other = version_of(squares_dataset(owner, name="Other", seed=1), owner)
+    assert "not of “Squares”" in only_error(form_for(owner, dataset=squares.pk, version=other.pk, arch="custom"),
+                                            "version")
+
+
+def test_architectures_come_grouped_by_family_with_sizes(owner):
+    network = tiny_network(owner)
+    groups = dict(LaunchForm(user=owner).architecture_groups())
+    assert list(groups) == ["VGG", "ResNet", "ViT", "Your own networks"]
+    resnet18 = next(e for e in groups["ResNet"] if e["value"] == "resnet18_small")
+    assert resnet18["params"] > 10_000_000 and resnet18["suggested_size"] == 32
+    assert resnet18["defaults"]["optimizer"] == "sgd"
+    mine = next(e for e in groups["Your own networks"] if e["value"] == f"net:{network.pk}")
+    assert mine["label"] == "tiny" and mine["params"] == 8 * 27 + 8 + 16 * 72 + 16 + 16 * 10 + 10
+
+
+def test_launch_freezes_a_version_and_queues_the_run(owner, django_capture_on_commit_callbacks):
+    dataset = squares_dataset(owner)
+    form = form_for(owner, dataset=dataset.pk, arch="custom", epochs=2, notes="first try")
+    with django_capture_on_commit_callbacks() as sent:
+        run = form.launch()
+    run = TrainingRun.objects.get(pk=run.pk)
+    assert run.status == RunStatus.QUEUED and run.version.dataset == dataset and run.version.number == 1
+    assert run.config["epochs"] == 2 and run.notes == "first try" and run.output_dir == f"runs/{run.pk}"
+    assert run.task_id and run.queue == "gpu" and len(sent) == 1
+    # Unchanged data reuses that version; a change freezes the next one.
+    assert form_for(owner, dataset=dataset.pk, arch="custom").launch().version == run.version
+    delete_images(dataset, [dataset.images.filter(split="train").first().pk])
+    assert form_for(owner, dataset=dataset.pk, arch="custom").launch().version.number == 2

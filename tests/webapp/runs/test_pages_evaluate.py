@@ -1,0 +1,59 @@
+"""Evaluating a finished model on another dataset version from the browser."""
+
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from tests.webapp.runs.pages_factories import (  # noqa: F401 (fixtures)
+    finished_fixture,
+    make_run,
+    make_version,
+    pets_fixture,
+    private_media_fixture,
+)
+from webapp.runs.models import Evaluation, EvaluationStatus, ModelArtifact, RunStatus
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def with_weights(finished, private_media):
+    run, evaluation, images = finished
+    (Path(private_media) / "w.safetensors").write_bytes(b"w")
+    ModelArtifact.objects.create(run=run, kind=ModelArtifact.Kind.WEIGHTS, path="w.safetensors")
+    return run
+
+
+def test_it_queues_an_evaluation_and_shows_its_waiting_page(owner_client, owner, with_weights):
+    other, _ = make_version(owner, name="Pets again")
+    response = owner_client.post(reverse("run_evaluate", args=[with_weights.pk]),
+                                 {"version": other.pk, "split": "test"})
+    evaluation = Evaluation.objects.get(version=other)
+    assert evaluation.status == EvaluationStatus.QUEUED and evaluation.run == with_weights
+    assert response["Location"] == reverse("evaluation_detail", args=[evaluation.pk])
+    assert b"Evaluating on Pets again v1" in owner_client.get(response["Location"]).content
+
+
+def test_a_version_with_unknown_classes_is_refused_beside_the_field(owner_client, owner, with_weights):
+    birds, _ = make_version(owner, name="Birds", classes=("owl", "emu"))
+    html = owner_client.post(reverse("run_evaluate", args=[with_weights.pk]),
+                             {"version": birds.pk, "split": "test"}).content.decode()
+    assert "does not know the classes" in html and 'id="id_version_error"' in html
+    assert not Evaluation.objects.filter(version=birds).exists()
+
+
+def test_an_unfinished_run_cannot_be_evaluated(owner_client, owner, pets):
+    version, _ = pets
+    run = make_run(owner, version, status=RunStatus.RUNNING)
+    html = owner_client.get(reverse("run_evaluate", args=[run.pk])).content.decode()
+    assert "Only a run that finished training can be evaluated" in html
+
+
+def test_outsiders_cannot_see_or_use_the_form(outsider_client, owner, with_weights):
+    other, _ = make_version(owner, name="Pets again")
+    assert outsider_client.get(reverse("run_evaluate", args=[with_weights.pk])).status_code == 404
+    response = outsider_client.post(reverse("run_evaluate", args=[with_weights.pk]),
+                                    {"version": other.pk, "split": "test"})
+    assert response.status_code == 404
+    assert not Evaluation.objects.filter(version=other).exists()

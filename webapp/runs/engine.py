@@ -1,0 +1,358 @@
+"""The adapter from a TrainingRun row to training.fit: data in, progress and results out.
+
+Statuses change only through webapp.runs.services.lifecycle; this module turns rows into engine
+calls and engine results into rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import logging
+import os
+import shutil
+import signal
+import threading
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+
+from webapp.runs.models import Evaluation, ModelArtifact, TrainingRun
+from webapp.runs.services import conf, datasets, lifecycle
+from webapp.runs.services.control import has_checkpoint
+
+log = logging.getLogger(__name__)
+PROGRESS_WRITE_S = 1.0  # progress reaches the database at most this often
+CANCEL_CHECK_S = 1.0  # the cancel flag is re-read from the database this often
+CACHE_WORKERS = 2
+# Set for good when this process is told to stop during a run: it takes no further run.
+_stopping = threading.Event()
+
+
+def worker_is_stopping() -> bool:
+    """Return True once this worker process was asked to stop (SIGTERM) while training."""
+    return _stopping.is_set()
+
+
+# ---- data ------------------------------------------------------------------------------------------
+
+def storage_source(name: str):
+    """Return what the engine opens for a stored file: its path on local disk, else an opener."""
+    try:
+        return default_storage.path(name)
+    except NotImplementedError:  # object storage: read through the storage API
+        return functools.partial(default_storage.open, name, "rb")
+
+
+def version_source(version, *, splits=None, label_map: dict[int, int] | None = None,
+                   class_names: list[str] | None = None):
+    """Return (DataSource, image ids by record index) for a version's train/val/test images."""
+    from training.data import DataSource, ImageRecord
+
+    rows, names = datasets.version_records(version)
+    rows = sorted((r for r in rows if splits is None or r[3] in splits), key=lambda r: (r[3], r[0]))
+    if label_map is not None:
+        rows = [(image_id, name, label_map[label], split) for image_id, name, label, split in rows]
+    records = [ImageRecord(storage_source(name), label, split) for _, name, label, split in rows]
+    # The key names the exact records (order, labels, splits), so a cache is reused only for the same ones.
+    digest = hashlib.sha256(repr([(r[0], r[2], r[3]) for r in rows]).encode()).hexdigest()[:16]
+    key = f"lux-version-{version.pk}-{version.content_hash[:16]}-{digest}"
+    return DataSource(records=records, class_names=list(class_names or names), key=key), [r[0] for r in rows]
+
+
+def describe_device(choice: str) -> str:
+    """Return the device a run will use, in words ("cuda:0 (NVIDIA H200)" or "cpu")."""
+    import torch
+
+    from training.device import resolve_device
+
+    device = resolve_device(choice)
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+# ---- the callback that links the engine to the row --------------------------------------------------
+
+class RunMonitor:
+    """Write progress and epochs to the run row, keep its heartbeat, and pass on cancel requests."""
+
+    def __init__(self, lease: lifecycle.Lease):
+        from training.callbacks import Callback
+
+        self.lease = lease
+        self.cancel, self.lost, self._closing = threading.Event(), threading.Event(), threading.Event()
+        self.shutdown = threading.Event()  # the worker is being stopped: checkpoint, then requeue
+        self._last_write, self._last_epochs, self._epochs = 0.0, 0.0, []
+        self._thread = threading.Thread(target=self._watch, name=f"run-{lease.run_id}-heartbeat", daemon=True)
+        monitor = self
+
+        class _Callback(Callback):  # the engine's side: cheap calls, throttled writes
+            def on_progress(self, p):
+                monitor.progress(p.to_dict())
+
+            def on_epoch_end(self, s):
+                monitor.epoch(s.to_dict())
+
+            def should_stop(self) -> bool:
+                return monitor.should_stop()
+
+        self.callback = _Callback()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._closing.set()
+        self._thread.join(timeout=10)
+
+    def should_stop(self) -> bool:
+        return self.cancel.is_set() or self.lost.is_set() or self.shutdown.is_set()
+
+    def progress(self, values: dict, *, force: bool = False) -> None:
+        """Store a progress snapshot unless one went out less than PROGRESS_WRITE_S ago."""
+        now = time.monotonic()
+        if not force and now - self._last_write < PROGRESS_WRITE_S:
+            return
+        self._last_write = now
+        try:
+            if not lifecycle.write_progress(self.lease, {**values, "updated_at": timezone.now().isoformat()}):
+                self.lost.set()
+        except Exception:  # a busy database costs one snapshot, never the run
+            log.warning("run %s: progress write failed", self.lease.run_id, exc_info=True)
+
+    def epoch(self, stats: dict) -> None:
+        """Store finished epochs, batched to one write a second (the end of the run writes any still pending)."""
+        self._epochs.append(stats)
+        now = time.monotonic()
+        if now - self._last_epochs < PROGRESS_WRITE_S:
+            return
+        self._last_epochs = now
+        try:
+            lifecycle.record_epochs(self.lease.run_id, self._epochs)
+            self._epochs = []
+        except Exception:
+            log.warning("run %s: epoch write failed", self.lease.run_id, exc_info=True)
+
+    def _watch(self) -> None:
+        """Beat and read the cancel flag from a thread, so both go on while the engine decodes or computes."""
+        last_beat = time.monotonic()
+        interval = conf.heartbeat_interval_s()
+        try:
+            while not self._closing.wait(min(CANCEL_CHECK_S, interval)):
+                try:
+                    wanted = lifecycle.cancel_wanted(self.lease)
+                    if wanted is None:
+                        self.lost.set()
+                    elif wanted:
+                        self.cancel.set()
+                    if time.monotonic() - last_beat >= interval and lifecycle.beat(self.lease):
+                        last_beat = time.monotonic()
+                except Exception:
+                    log.warning("run %s: heartbeat failed", self.lease.run_id, exc_info=True)
+                    close_old_connections()
+        finally:
+            connection.close()  # this thread's own connection
+
+
+# ---- the run ----------------------------------------------------------------------------------------
+
+def execute_run(run_id: int, *, worker: str) -> str:
+    """Claim the run, train it, store the results; return what happened (for the task's result)."""
+    run = TrainingRun.objects.filter(pk=run_id).select_related("version").first()
+    if run is None:
+        return "missing"
+    lease = lifecycle.claim(run_id, worker=worker, device="")
+    if lease is None:
+        log.info("run %s is not claimable (another worker has it, or it was cancelled)", run_id)
+        return "not claimed"
+    with RunMonitor(lease) as monitor, _stop_on_sigterm(monitor):
+        try:
+            return _train(run, lease, monitor)
+        except Exception as exc:
+            log.exception("run %s failed", run_id)
+            if not monitor.lost.is_set():
+                lifecycle.fail(lease, exc)
+            return "failed"
+
+
+@contextlib.contextmanager
+def _stop_on_sigterm(monitor: RunMonitor):
+    """While training, turn SIGTERM (a worker being stopped) into a clean stop and a requeue; a second one kills."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum, frame):
+        if monitor.shutdown.is_set():
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+        _stopping.set()
+        monitor.shutdown.set()
+
+    previous = signal.signal(signal.SIGTERM, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _train(run: TrainingRun, lease: lifecycle.Lease, monitor: RunMonitor) -> str:
+    from training import Progress, TrainConfig, build_cache, cache_size_for, fit
+
+    timings, started = {}, time.monotonic()
+    if lease.attempt == 1:
+        # A first start owns an empty folder: SQLite may reuse the id of a deleted run, and its files with it.
+        shutil.rmtree(conf.run_dir(run), ignore_errors=True)
+    config = TrainConfig.from_dict({**run.config, "device": conf.device_choice(run.config.get("device", "auto"))})
+    lease.rows().update(device=describe_device(config.device)[:100])
+    source, image_ids = version_source(run.version)
+    data = build_cache(source, cache_size=cache_size_for(config), cache_dir=conf.cache_dir(),
+                       workers=CACHE_WORKERS,
+                       progress=lambda done, total: monitor.progress(
+                           Progress(phase="cache", done=done, total=total).to_dict()))
+    timings["cache_s"] = round(time.monotonic() - started, 3)
+    warnings = _cache_warnings(data, source)
+    if monitor.should_stop():
+        return _stopped(run, lease, monitor, warnings=warnings, timings=timings)
+
+    start = time.monotonic()
+    resume = has_checkpoint(run)
+    if resume:
+        timings["resumed_from"] = _checkpoint_position(run)
+    lease.rows().update(timings=timings)
+    result = fit(config, data, out_dir=conf.run_dir(run), callbacks=[monitor.callback], resume=resume,
+                 class_names=data.class_names)
+    timings["fit_s"] = round(time.monotonic() - start, 3)
+    history = [h.to_dict() for h in result.history]
+    lifecycle.record_epochs(run.pk, history)  # any epoch whose write was missed (a crash between the two)
+    summary = {"warnings": warnings + list(result.warnings), "best_epoch": result.best_epoch,
+               "train_seconds": round(sum(h["seconds"] for h in history), 3)}
+    if result.stopped:
+        return _stopped(run, lease, monitor, timings=timings, **summary)
+
+    start = time.monotonic()
+    monitor.progress({"phase": "evaluate", "epoch": len(history), "epochs": config.epochs}, force=True)
+    evaluations = {split: _evaluate(result, data, split) for split in ("val", "test") if len(data.split(split))}
+    weights = _save_weights(run, config, result, data.class_names, evaluations)
+    timings["evaluate_s"] = round(time.monotonic() - start, 3)
+    timings["total_s"] = round(time.monotonic() - started, 3)
+    with transaction.atomic():
+        if monitor.lost.is_set():
+            return "lost"
+        _store_results(run, evaluations, image_ids, weights, data.class_names)
+        done = lifecycle.finish(lease, "succeed", timings=timings, progress=_done_progress(history, config, result),
+                                warnings=_merged_warnings(run, summary.pop("warnings")), **summary)
+        if not done:
+            transaction.set_rollback(True)  # the lease was lost at the last moment: leave no trace
+            return "lost"
+    return "succeeded"
+
+
+def _checkpoint_position(run) -> dict:
+    """Return the (epoch, step) of the checkpoint a resumed attempt continues from."""
+    from training.checkpoint import CheckpointManager
+
+    positions = CheckpointManager(conf.run_dir(run) / "checkpoints", keep_last=1).positions()
+    epoch, step = positions[-1][0] if positions else (0, 0)
+    return {"epoch": epoch, "step": step}
+
+
+def _stopped(run, lease, monitor, *, warnings, timings, **fields) -> str:
+    """End a stopped attempt: cancelled by the user, or interrupted by a worker shutdown and requeued at once."""
+    from webapp.runs.services.control import enqueue_run
+
+    if monitor.lost.is_set():
+        return "lost"
+    warnings = _merged_warnings(run, warnings)
+    if monitor.shutdown.is_set() and not monitor.cancel.is_set():
+        note = f"Attempt {lease.attempt} stopped because its worker shut down; resumed from the last checkpoint."
+        if lifecycle.transition(run.pk, "interrupt", only_if={"attempts": lease.attempt}, timings=timings,
+                                warnings=[*warnings, note], **fields):
+            enqueue_run(run)
+        return "interrupted"
+    lifecycle.finish(lease, "stop_cancelled", warnings=warnings, timings=timings, **fields)
+    return "cancelled"
+
+
+def _cache_warnings(data, source) -> list[str]:
+    """Return a warning naming the images that could not be decoded (they were left out)."""
+    if not data.errors:
+        return []
+    first = data.errors[0][1]
+    return [f"{len(data.errors)} of {len(source.records)} images could not be read and were left out "
+            f"(first: {first[:300]})"]
+
+
+def _merged_warnings(run: TrainingRun, new: list[str]) -> list[str]:
+    """Return the row's warnings (the reaper's notes) followed by the new ones, without repeats."""
+    current = TrainingRun.objects.filter(pk=run.pk).values_list("warnings", flat=True).first() or []
+    return list(dict.fromkeys([*current, *new]))
+
+
+def _done_progress(history: list[dict], config, result) -> dict:
+    """Return the final progress snapshot; `early_stopped` says patience ended the run before `epochs`."""
+    last = history[-1] if history else {}
+    return {"phase": "done", "epoch": len(history), "epochs": config.epochs, "step": 0, "steps": 0,
+            "loss": last.get("train_loss"), "accuracy": last.get("train_accuracy"), "lr": last.get("lr"),
+            "images_per_s": last.get("images_per_s"), "eta_s": 0.0, "early_stopped": result.early_stopped,
+            "updated_at": timezone.now().isoformat()}
+
+
+def _evaluate(result, data, split: str) -> dict:
+    from training import evaluate
+
+    return evaluate(result.model, data.split(split), class_names=data.class_names, preset=result.eval_preset,
+                    device=result.device)
+
+
+def _save_weights(run, config, result, class_names, evaluations) -> Path:
+    """Write the best weights with their model card as safetensors; return the file."""
+    from classifier.weights import ModelCard, save_model
+    from training import presets_for
+
+    train_preset, _ = presets_for(config)
+    test = evaluations.get("test") or evaluations.get("val") or {}
+    card = ModelCard(arch=config.arch, num_classes=len(class_names), class_names=list(class_names),
+                     image_size=config.image_size, preset=result.eval_preset.to_dict(), spec=config.spec,
+                     extra={"config": config.to_dict(), "train_preset": train_preset.to_dict(),
+                            "best_epoch": result.best_epoch, "test_accuracy": test.get("top1"),
+                            "run_id": run.pk, "dataset_version": run.version_id})
+    path = conf.run_dir(run) / "model.safetensors"
+    save_model(path, result.model, card)
+    return path
+
+
+def _store_results(run, evaluations: dict, image_ids: list[int], weights: Path, class_names) -> None:
+    """Write the weights artifact and the val/test evaluations (replacing any from an earlier attempt)."""
+    from webapp.runs.services.evaluations import store_evaluation
+
+    Evaluation.objects.filter(run=run, created_by__isnull=True, version=run.version).delete()
+    for split, metrics in evaluations.items():
+        store_evaluation(Evaluation(run=run, version=run.version, split=split, class_names=list(class_names)),
+                         metrics, image_ids)
+    _store_artifact(run, ModelArtifact.Kind.WEIGHTS, weights)
+    best = conf.run_dir(run) / "checkpoints" / "best.pt"
+    if best.exists():
+        _store_artifact(run, ModelArtifact.Kind.CHECKPOINT, best, with_hash=False)
+
+
+def _store_artifact(run, kind: str, path: Path, *, with_hash: bool = True) -> None:
+    digest = _sha256(path) if with_hash else ""
+    relative = path.relative_to(Path(settings.MEDIA_ROOT)).as_posix()
+    ModelArtifact.objects.filter(run=run, kind=kind, path=relative).delete()
+    ModelArtifact.objects.create(run=run, kind=kind, path=relative, size_bytes=path.stat().st_size, sha256=digest)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,264 @@
+"""The one validation of a new training run, used by the "New run" page and by the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django import forms
+from django.conf import settings
+from django.db import transaction
+from django.utils.html import escape
+
+from classifier.netspec import SpecError, layer_shapes
+from classifier.presets import augment_presets
+from classifier.pretrained import available_imagenet_weights
+from classifier.registry import list_models
+from training.config import DEVICES, ConfigError, TrainConfig, defaults_for
+from training.optim import OPTIMIZERS, SCHEDULERS
+from webapp.datasets.models import Dataset, DatasetVersion
+from webapp.runs.models import CustomNetwork, TrainingRun
+from webapp.runs.services import architectures, datasets
+from webapp.runs.services.architectures import DEFAULT_ARCH, NETWORK_PREFIX
+
+DEFAULT = ("", "Architecture default")
+OPTIMIZER_LABELS = {"sgd": "SGD with Nesterov momentum", "adamw": "AdamW"}
+SCHEDULER_LABELS = {"onecycle": "One-cycle", "cosine": "Cosine with warm-up", "step": "Step decay",
+                    "none": "Constant"}
+AUGMENT_LABELS = {"none": "None", "light": "Light (flip + crop)", "standard": "Standard (+ colour jitter)",
+                  "strong": "Strong (+ TrivialAugment)"}
+PRECISION_CHOICES = [("auto", "Automatic (bf16 where the hardware computes it natively)"),
+                     ("bf16", "bf16 always"), ("off", "Off (fp32)")]
+DEVICE_LABELS = {"auto": "Automatic (GPU when the worker has one)", "cpu": "CPU", "cuda": "GPU (CUDA)"}
+# TrainConfig fields the form shows; empty means "the architecture's default".
+CONFIG_FIELDS = ("image_size", "epochs", "batch_size", "optimizer", "lr", "weight_decay", "scheduler",
+                 "warmup_epochs", "label_smoothing", "augment", "patience", "mixed_precision", "seed", "device")
+
+
+def _choices(names, labels: dict, *, blank: bool) -> list[tuple[str, str]]:
+    return ([DEFAULT] if blank else []) + [(name, labels.get(name, name)) for name in names]
+
+
+class VersionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, version):
+        total = (version.counts or {}).get("total")
+        size = f", {total} images" if total is not None else ""
+        return f"{version.dataset.name} v{version.number} ({version.created_at:%Y-%m-%d}{size})"
+
+
+@dataclass
+class Resolved:
+    """What clean() settled: the data, the architecture and the full validated config."""
+
+    dataset: Dataset
+    version: DatasetVersion | None  # None: the latest version, frozen anew at launch if the dataset changed
+    network: CustomNetwork | None
+    config: TrainConfig
+    arch_label: str
+
+
+class LaunchForm(forms.Form):
+    """Choose data, an architecture and settings; every empty setting takes the architecture's default."""
+
+    name = forms.CharField(max_length=200, required=False, help_text="Optional; a name is made up otherwise.")
+    dataset = forms.ModelChoiceField(queryset=Dataset.objects.none(), required=False,
+                                     help_text="Trains on its latest version, frozen now if it changed.")
+    version = VersionChoiceField(queryset=DatasetVersion.objects.none(), required=False,
+                                 label="Dataset version",
+                                 help_text="Optional: train on an earlier frozen version instead.")
+    arch = forms.ChoiceField(label="Architecture", choices=())
+    pretrained = forms.BooleanField(required=False, label="Start from ImageNet weights")
+    image_size = forms.IntegerField(required=False, min_value=1, max_value=4096, label="Image size (px)")
+    epochs = forms.IntegerField(required=False, min_value=1)
+    batch_size = forms.IntegerField(required=False, min_value=1,
+                                    help_text="Empty: the architecture's default, at most the training set.")
+    optimizer = forms.ChoiceField(required=False, choices=_choices(OPTIMIZERS, OPTIMIZER_LABELS, blank=True))
+    lr = forms.FloatField(required=False, label="Learning rate")
+    weight_decay = forms.FloatField(required=False)
+    scheduler = forms.ChoiceField(required=False, choices=_choices(SCHEDULERS, SCHEDULER_LABELS, blank=True),
+                                  label="Learning-rate schedule")
+    warmup_epochs = forms.FloatField(required=False, label="Warm-up epochs")
+    label_smoothing = forms.FloatField(required=False)
+    augment = forms.ChoiceField(required=False, label="Augmentation", choices=())
+    patience = forms.IntegerField(required=False, min_value=0, label="Early-stopping patience (epochs)",
+                                  help_text="0 trains every epoch.")
+    mixed_precision = forms.ChoiceField(required=False, choices=PRECISION_CHOICES)
+    seed = forms.IntegerField(required=False, min_value=0)
+    device = forms.ChoiceField(required=False, choices=_choices(DEVICES, DEVICE_LABELS, blank=False))
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, data=None, *, user, initial=None, **kwargs):
+        base = {"arch": DEFAULT_ARCH, "device": settings.LUX_DEVICE, "augment": "light", "mixed_precision": "auto"}
+        super().__init__(data, initial={**base, **(initial or {})}, **kwargs)
+        self.user = user
+        self.resolved: Resolved | None = None
+        visible = Dataset.objects.visible_to(user)
+        self.fields["dataset"].queryset = visible
+        self.fields["version"].queryset = (DatasetVersion.objects.filter(dataset__in=visible)
+                                           .select_related("dataset").order_by("dataset__name", "-number"))
+        self.networks = list(CustomNetwork.objects.visible_to(user).order_by("name"))
+        self._groups = architectures.architecture_groups(self.networks)
+        self.fields["arch"].choices = [
+            (family, [(e["value"], _arch_choice_label(e)) for e in entries]) for family, entries in self._groups]
+        self.fields["augment"].choices = _choices(augment_presets(), AUGMENT_LABELS, blank=False)
+        self._describe_defaults()
+        if not available_imagenet_weights():
+            field = self.fields["pretrained"]
+            field.widget.attrs["disabled"] = True  # greyed out on the page; an API request asking gets the reason
+            field.help_text = escape("No ImageNet weights file is in this machine's torch cache "
+                                     "(Lux never downloads), so every model trains from scratch.")
+
+    def _describe_defaults(self) -> None:
+        """Show the default architecture's recipe as placeholders of the empty settings."""
+        defaults = defaults_for(DEFAULT_ARCH)
+        for name in ("image_size", "epochs", "batch_size", "lr", "weight_decay", "warmup_epochs",
+                     "label_smoothing", "patience", "seed"):
+            if name in defaults:
+                self.fields[name].widget.attrs["placeholder"] = f"default: {defaults[name]:g}"
+
+    def architecture_groups(self) -> list[tuple[str, list[dict]]]:
+        """Return [(family label, [{"value","label","params","suggested_size","pretrained_available",...}])]."""
+        return self._groups
+
+    # ---- validation --------------------------------------------------------------------------------
+
+    def clean(self):
+        data = super().clean()
+        dataset, version, data_field = self._clean_data(data)
+        arch = self._clean_arch(data)
+        if arch is None:
+            return data
+        name, network, label = arch
+        config = self._build_config(data, name, network)
+        if dataset is not None and config is not None:
+            self._check_dataset(dataset, version, data_field, config, data)
+        if dataset is not None and config is not None and not self.errors:
+            self.resolved = Resolved(dataset=dataset, version=version, network=network, config=config,
+                                     arch_label=label)
+        return data
+
+    def _clean_data(self, data) -> tuple[Dataset | None, DatasetVersion | None, str]:
+        """Return (dataset, chosen version or None, the field dataset errors go beside)."""
+        dataset, version = data.get("dataset"), data.get("version")
+        if "dataset" in self.errors or "version" in self.errors:
+            return None, None, "dataset"
+        if version is not None:
+            if dataset is not None and version.dataset_id != dataset.pk:
+                self.add_error("version", f"This is a version of “{version.dataset.name}”, not of “{dataset.name}”.")
+                return None, None, "version"
+            return version.dataset, version, "version"
+        if dataset is None:
+            self.add_error("dataset", "Choose the dataset to train on.")
+        return dataset, None, "dataset"
+
+    def _clean_arch(self, data) -> tuple[str, CustomNetwork | None, str] | None:
+        """Return (registry name, the user's network or None, a label), or None after an error."""
+        value = data.get("arch") or ""
+        if value.startswith(NETWORK_PREFIX):
+            network = next((n for n in self.networks if f"{NETWORK_PREFIX}{n.pk}" == value), None)
+            if network is None:
+                self.add_error("arch", "No such network of yours.")
+                return None
+            return "custom", network, network.name
+        if value not in list_models():
+            if "arch" not in self.errors:
+                self.add_error("arch", f"Unknown architecture {value!r}.")
+            return None
+        return value, None, value
+
+    def _build_config(self, data, arch: str, network: CustomNetwork | None) -> TrainConfig | None:
+        """Return the validated TrainConfig: the family recipe overlaid with what was given."""
+        pretrained = bool(data.get("pretrained"))
+        if pretrained and network is None:
+            ok, reason = architectures.pretrained_status(arch)
+            if not ok:
+                self.add_error("pretrained", reason)
+                pretrained = False
+        elif pretrained:
+            self.add_error("pretrained", "Your own networks train from scratch; there are no ImageNet weights.")
+            pretrained = False
+        values = defaults_for(arch, pretrained="imagenet" if pretrained else None)
+        if network is not None:
+            values.update(image_size=network.image_size, spec=network.spec)
+        values["device"] = settings.LUX_DEVICE
+        self._given = {name: data[name] for name in CONFIG_FIELDS if data.get(name) not in (None, "")}
+        values.update(self._given)
+        config = TrainConfig(**values)
+        try:
+            config.validate()
+        except ConfigError as exc:
+            for setting, message in exc.errors.items():
+                self._add_config_error(setting, message, network, config)
+            return None
+        return config
+
+    def _add_config_error(self, setting: str, message: str, network, config: TrainConfig) -> None:
+        """Put a TrainConfig error beside the field that can fix it."""
+        if setting == "spec" and network is not None:
+            fits_own_size = _spec_fits(network.spec, network.image_size)
+            field = "image_size" if fits_own_size else "arch"
+            message = (f"“{network.name}” does not fit {config.image_size} px images: {message}" if fits_own_size
+                       else f"“{network.name}” cannot be built: {message}")
+        elif setting in self.fields:
+            field = setting
+        else:
+            field, message = None, f"{setting.replace('_', ' ')}: {message}"
+        if field is None or field not in self.errors:
+            self.add_error(field, message[:1].upper() + message[1:])
+
+    def _check_dataset(self, dataset, version, field: str, config: TrainConfig, data) -> None:
+        """Add errors for data that cannot train a classifier with this config."""
+        names, per_class = datasets.counts_for_launch(dataset, version)
+        if len(names) < 2:
+            self.add_error(field, f"“{dataset.name}” has {len(names)} class{'es' if len(names) != 1 else ''}; "
+                                  "a classifier needs at least 2. Add a class and label some images.")
+            return
+        no_train = [name for name in names if not per_class.get(name, {}).get("train")]
+        if no_train:
+            listed = ", ".join(f"“{n}”" for n in no_train[:3]) + (" and others" if len(no_train) > 3 else "")
+            self.add_error(field, f"Class {listed} has no training images: give it some, or move some of "
+                                  "its images to the training split.")
+        for split, word in (("val", "validation"), ("test", "test")):
+            if not sum(counts.get(split, 0) for counts in per_class.values()):
+                self.add_error(field, f"The {word} split is empty: assign some images to “{word}” "
+                                      f"({'it picks the best epoch' if split == 'val' else 'it measures the model'}).")
+        train_total = sum(counts.get("train", 0) for counts in per_class.values())
+        if train_total and config.batch_size > train_total:
+            if "batch_size" in self._given:
+                self.add_error("batch_size", f"The training split has only {train_total} images; "
+                                             f"use a batch size of at most {train_total}.")
+            else:
+                config.batch_size = train_total  # the family default, shrunk to fit a small dataset
+
+    # ---- launching ----------------------------------------------------------------------------------
+
+    def launch(self) -> TrainingRun:
+        """Create the queued run (freezing a new version if the dataset changed) and send it to a worker."""
+        from webapp.runs.services.control import enqueue_run
+
+        if self.resolved is None:
+            raise ValueError("launch() needs a valid form: call is_valid() first")
+        r = self.resolved
+        with transaction.atomic():
+            version = r.version or datasets.version_for_launch(r.dataset, user=self.user)
+            name = self.cleaned_data.get("name") or f"{r.arch_label} on {version.dataset.name} v{version.number}"
+            run = TrainingRun.objects.create(
+                owner=self.user, name=name[:200], version=version, arch=r.config.arch, network=r.network,
+                config=r.config.to_dict(), notes=self.cleaned_data.get("notes", ""))
+            run.output_dir = f"runs/{run.pk}"
+            run.save(update_fields=["output_dir"])
+            enqueue_run(run)
+        return run
+
+
+def _arch_choice_label(entry: dict) -> str:
+    params = entry["params"]
+    size = f"{params / 1e6:.1f}M parameters" if params else "does not fit its size"
+    return f"{entry['label']} · {size} · {entry['suggested_size']} px"
+
+
+def _spec_fits(spec, image_size: int) -> bool:
+    try:
+        layer_shapes(spec, image_size=image_size, num_classes=2)
+    except (SpecError, ValueError, TypeError):
+        return False
+    return True

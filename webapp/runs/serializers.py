@@ -1,0 +1,209 @@
+"""API shapes of runs, epochs, evaluations, predictions and custom networks."""
+
+from __future__ import annotations
+
+from django import forms
+from rest_framework import serializers
+
+from webapp.datasets.models import Split
+from webapp.runs.launch_form import LaunchForm
+from webapp.runs.models import CustomNetwork, EpochMetric, EvalPrediction, Evaluation, RunStatus, TrainingRun
+from webapp.runs.services.networks import network_shapes
+
+PREVIEW_CLASSES = 10  # the head size used to check a network before it meets a dataset
+
+
+class RunErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class RunSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True, help_text=", ".join(RunStatus.values))
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    dataset = serializers.IntegerField(source="version.dataset_id", read_only=True)
+    dataset_name = serializers.CharField(source="version.dataset.name", read_only=True)
+    version_number = serializers.IntegerField(source="version.number", read_only=True)
+    network_name = serializers.CharField(source="network.name", read_only=True, default=None)
+    top1 = serializers.FloatField(read_only=True, allow_null=True, default=None,
+                                  help_text="Test-split top-1 accuracy of the finished model.")
+    duration_s = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TrainingRun
+        fields = ["id", "name", "owner", "dataset", "dataset_name", "version", "version_number", "arch", "network",
+                  "network_name", "config", "notes", "status", "progress", "cancel_requested", "attempts", "worker",
+                  "device", "heartbeat_at", "created_at", "started_at", "finished_at", "train_seconds",
+                  "best_epoch", "warnings", "error", "top1", "duration_s"]
+        read_only_fields = fields
+
+    def get_duration_s(self, run) -> float | None:
+        if run.started_at is None or run.finished_at is None:
+            return None
+        return round((run.finished_at - run.started_at).total_seconds(), 1)
+
+
+class RunDetailSerializer(RunSerializer):
+    evaluations = serializers.SerializerMethodField()
+
+    class Meta(RunSerializer.Meta):
+        fields = [*RunSerializer.Meta.fields, "traceback", "timings", "evaluations"]
+        read_only_fields = fields
+
+    def get_evaluations(self, run) -> list[dict]:
+        return [{"id": e.pk, "split": e.split, "version": e.version_id, "status": e.status, "top1": e.top1}
+                for e in run.evaluations.order_by("split", "-created_at")]
+
+
+# Launch requests are validated by LaunchForm; this serializer only describes them for the schema.
+_FIELD_TYPES = {
+    forms.ModelChoiceField: lambda f: serializers.IntegerField(required=False, help_text=f.help_text or "id"),
+    forms.BooleanField: lambda f: serializers.BooleanField(required=False, help_text=f.help_text),
+    forms.IntegerField: lambda f: serializers.IntegerField(required=False, help_text=f.help_text),
+    forms.FloatField: lambda f: serializers.FloatField(required=False, help_text=f.help_text),
+    forms.ChoiceField: lambda f: serializers.CharField(required=f.required, help_text=f.help_text),
+    forms.CharField: lambda f: serializers.CharField(required=False, allow_blank=True, help_text=f.help_text),
+}
+
+
+def _schema_field(form_field):
+    kind = next(k for k in _FIELD_TYPES if isinstance(form_field, k))
+    return _FIELD_TYPES[kind](form_field)
+
+
+LaunchRequestSerializer = type("LaunchRequestSerializer", (serializers.Serializer,), {
+    "__doc__": "A new run: a dataset (or version) and an architecture; every empty setting takes the "
+               "architecture's default. `arch` is a registered name or `net:<id>` for one of your networks.",
+    **{name: _schema_field(field) for name, field in LaunchForm.base_fields.items()},
+})
+
+
+class EpochMetricSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EpochMetric
+        fields = ["epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "images_per_s",
+                  "seconds"]
+        read_only_fields = fields
+
+
+class EvaluationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Evaluation
+        fields = ["id", "run", "version", "split", "status", "error", "num_samples", "top1", "top5", "macro_f1",
+                  "ece", "created_at"]
+        read_only_fields = fields
+
+
+class EvaluationDetailSerializer(EvaluationSerializer):
+    confusion_matrix = serializers.SerializerMethodField(help_text="Rows: true class; columns: predicted class.")
+    per_class = serializers.SerializerMethodField(help_text="precision, recall (= accuracy), f1, support.")
+    averages = serializers.SerializerMethodField()
+    reliability = serializers.SerializerMethodField()
+
+    class Meta(EvaluationSerializer.Meta):
+        fields = [*EvaluationSerializer.Meta.fields, "class_names", "confusion_matrix", "per_class", "averages",
+                  "reliability"]
+        read_only_fields = fields
+
+    def get_confusion_matrix(self, e) -> list[list[int]]:
+        return (e.metrics or {}).get("confusion_matrix", [])
+
+    def get_per_class(self, e) -> list[dict]:
+        return (e.metrics or {}).get("per_class", [])
+
+    def get_averages(self, e) -> dict:
+        metrics = e.metrics or {}
+        return {"macro": metrics.get("macro"), "weighted": metrics.get("weighted"), "nll": metrics.get("nll")}
+
+    def get_reliability(self, e) -> list[dict]:
+        return (e.metrics or {}).get("reliability", [])
+
+
+class EvalPredictionSerializer(serializers.ModelSerializer):
+    true_class = serializers.SerializerMethodField()
+    predicted_class = serializers.SerializerMethodField()
+    correct = serializers.SerializerMethodField()
+
+    class Meta:
+        model = EvalPrediction
+        fields = ["id", "image", "true_index", "true_class", "predicted_index", "predicted_class", "correct",
+                  "confidence", "top5"]
+        read_only_fields = fields
+
+    def _name(self, index: int) -> str | None:
+        names = self.context.get("class_names") or []
+        return names[index] if index < len(names) else None
+
+    def get_true_class(self, p) -> str | None:
+        return self._name(p.true_index)
+
+    def get_predicted_class(self, p) -> str | None:
+        return self._name(p.predicted_index)
+
+    def get_correct(self, p) -> bool:
+        return p.true_index == p.predicted_index
+
+
+class EvaluateRequestSerializer(serializers.Serializer):
+    version = serializers.IntegerField(help_text="A dataset version you may see, whose classes the model knows.")
+    split = serializers.ChoiceField(choices=Split.choices, help_text="train, val or test.")
+
+
+class ShapesRequestSerializer(serializers.Serializer):
+    spec = serializers.JSONField(help_text='A list of layers, e.g. [{"type": "conv", "channels": 32}, ...].')
+    image_size = serializers.IntegerField(min_value=1, max_value=4096, default=32)
+    num_classes = serializers.IntegerField(min_value=1, max_value=100_000, default=PREVIEW_CLASSES)
+
+
+class ShapeRowSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    kind = serializers.CharField()
+    label = serializers.CharField()
+    out_shape = serializers.ListField(child=serializers.IntegerField())
+    params = serializers.IntegerField()
+
+
+class ShapeErrorSerializer(serializers.Serializer):
+    layer = serializers.IntegerField(allow_null=True, help_text="1-based index of the layer at fault.")
+    message = serializers.CharField()
+
+
+class ShapesSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    layers = ShapeRowSerializer(many=True)
+    total_params = serializers.IntegerField(allow_null=True)
+    error = ShapeErrorSerializer(allow_null=True)
+
+
+class CustomNetworkSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    params = serializers.SerializerMethodField(help_text=f"Parameters with a {PREVIEW_CLASSES}-class head.")
+    value = serializers.SerializerMethodField(help_text="What to send as `arch` to launch a run with it.")
+
+    class Meta:
+        model = CustomNetwork
+        fields = ["id", "name", "owner", "spec", "image_size", "params", "value", "created_at"]
+        read_only_fields = ["id", "owner", "params", "value", "created_at"]
+
+    def get_params(self, network) -> int | None:
+        return network_shapes(network.spec, image_size=network.image_size, num_classes=PREVIEW_CLASSES)[
+            "total_params"]
+
+    def get_value(self, network) -> str:
+        return f"net:{network.pk}"
+
+    def validate_name(self, name: str) -> str:
+        user = self.context["request"].user
+        taken = CustomNetwork.objects.filter(owner=user, name=name)
+        if self.instance is not None:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise serializers.ValidationError("You already have a network with this name.")
+        return name
+
+    def validate(self, attrs):
+        spec = attrs.get("spec", getattr(self.instance, "spec", None))
+        size = attrs.get("image_size", getattr(self.instance, "image_size", 32))
+        report = network_shapes(spec, image_size=size, num_classes=PREVIEW_CLASSES)
+        if not report["ok"]:
+            raise serializers.ValidationError({"spec": [report["error"]["message"]]})
+        return attrs

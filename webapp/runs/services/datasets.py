@@ -1,0 +1,81 @@
+"""The one place runs read datasets: versions to train on, their records, and per-class split counts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db.models import Count
+
+from webapp.datasets.models import DatasetClass, DatasetVersion, Image, Split, VersionEntry
+
+TRAINING_SPLITS = (Split.TRAIN.value, Split.VAL.value, Split.TEST.value)
+
+
+def _versions_service():
+    """Return the datasets app's version service module (frozen versions are its business)."""
+    from webapp.datasets.services import versions
+
+    return versions
+
+
+def latest_version(dataset) -> DatasetVersion | None:
+    """Return the dataset's newest version, or None."""
+    return DatasetVersion.objects.filter(dataset=dataset).order_by("-number").first()
+
+
+def dataset_changed(dataset) -> bool:
+    """Return True when the dataset has no version yet or changed since its last one."""
+    return _versions_service().dataset_changed_since_last_version(dataset)
+
+
+def version_for_launch(dataset, *, user) -> DatasetVersion:
+    """Return the version a new run should train on: the latest one, or a new one if the dataset changed."""
+    if dataset_changed(dataset):
+        return _versions_service().freeze_version(dataset, user=user, note="frozen for a training run")
+    return latest_version(dataset)
+
+
+def version_records(version) -> tuple[list[tuple[int, str, int, str]], list[str]]:
+    """Return ([(image_id, storage_name, class_index, split)], class_names) of the train/val/test images."""
+    records, class_names = _versions_service().version_records(version)
+    return [r for r in records if r[3] in TRAINING_SPLITS], list(class_names)
+
+
+def version_counts(version) -> tuple[list[str], dict[str, dict[str, int]]]:
+    """Return (class names, {class name: {split: images}}) of a frozen version."""
+    names = list(version.class_names)
+    per_class = (version.counts or {}).get("per_class")
+    if per_class is None:
+        rows = (VersionEntry.objects.filter(version=version).values("class_index", "split")
+                .annotate(n=Count("id")))
+        per_class = defaultdict(dict)
+        for row in rows:
+            if row["class_index"] < len(names):
+                per_class[names[row["class_index"]]][row["split"]] = row["n"]
+    return names, {name: dict(per_class.get(name, {})) for name in names}
+
+
+def live_counts(dataset) -> tuple[list[str], dict[str, dict[str, int]]]:
+    """Return (class names, {class name: {split: images}}) as freezing the dataset now would make them.
+
+    Like a frozen version, only live labelled images in train/val/test count, and classes without any drop out.
+    """
+    rows = (Image.objects.filter(dataset=dataset, deleted_at__isnull=True, label__isnull=False,
+                                 split__in=TRAINING_SPLITS)
+            .values("label_id", "split").annotate(n=Count("id")))
+    per_label: dict[int, dict[str, int]] = defaultdict(dict)
+    for row in rows:
+        per_label[row["label_id"]][row["split"]] = row["n"]
+    classes = DatasetClass.objects.filter(dataset=dataset, pk__in=per_label).order_by("position", "pk")
+    names = [c.name for c in classes]
+    return names, {c.name: per_label[c.pk] for c in classes}
+
+
+def counts_for_launch(dataset, version=None) -> tuple[list[str], dict[str, dict[str, int]]]:
+    """Return the counts a launch would train on: the chosen version's, or the dataset's as it would be frozen."""
+    if version is not None:
+        return version_counts(version)
+    latest = latest_version(dataset)
+    if latest is not None and not dataset_changed(dataset):
+        return version_counts(latest)
+    return live_counts(dataset)

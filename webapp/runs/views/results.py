@@ -1,0 +1,101 @@
+"""Results of one evaluation: summary, confusion matrix, per-class table, calibration; evaluate elsewhere."""
+
+from django import forms
+from django.contrib import messages
+from django.db.models import Avg
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from webapp.datasets.models import Split
+from webapp.runs.models import EvaluationStatus, RunStatus
+from webapp.runs.services.evaluations import EvaluationRequestError, evaluate_on_version, weights_artifact
+from webapp.runs.views.access import get_evaluation, get_run, visible_versions
+from webapp.runs.views.matrix import MAX_GRID_CLASSES, confused_pairs, heatmap_rows, per_class_rows
+
+
+def run_summary(run) -> dict:
+    """Return the training numbers the results summary shows beside the evaluation's own."""
+    if run is None:
+        return {}
+    speed = run.epochs.aggregate(mean=Avg("images_per_s"))["mean"]
+    return {"best_epoch": run.best_epoch, "train_seconds": run.train_seconds, "images_per_s": speed,
+            "epochs_done": run.epochs.count()}
+
+
+@require_GET
+def evaluation_detail(request, pk):
+    """Show an evaluation's results: summary, confusion matrix, per-class scores and calibration."""
+    evaluation = get_evaluation(request.user, pk)
+    if evaluation.status != EvaluationStatus.SUCCEEDED:
+        return render(request, "runs/evaluation_pending.html", {"evaluation": evaluation, "run": evaluation.run})
+    metrics, names = evaluation.metrics, evaluation.class_names
+    matrix = metrics.get("confusion_matrix", [])
+    grid = len(names) <= MAX_GRID_CLASSES
+    per_class = per_class_rows(metrics)
+    siblings = []
+    if evaluation.run_id:
+        siblings = list(evaluation.run.evaluations.select_related("version__dataset").order_by("-created_at"))
+    chart_data = {
+        "per_class": [{"name": row["class"], "accuracy": row["recall"]} for row in per_class],
+        "reliability": metrics.get("reliability", []),
+    }
+    return render(request, "runs/results.html", {
+        "evaluation": evaluation,
+        "run": evaluation.run,
+        "summary": run_summary(evaluation.run),
+        "grid": grid,
+        "heatmap": heatmap_rows(matrix, names) if grid else None,
+        "pairs": confused_pairs(matrix, names) if not grid else None,
+        "class_count": len(names),
+        "max_grid": MAX_GRID_CLASSES,
+        "per_class": per_class,
+        "macro": metrics.get("macro", {}),
+        "weighted": metrics.get("weighted", {}),
+        "nll": metrics.get("nll"),
+        "siblings": siblings,
+        "chart_data": chart_data,
+        "has_weights": bool(evaluation.run_id) and weights_artifact(evaluation.run) is not None,
+    })
+
+
+@never_cache
+@require_GET
+def evaluation_status(request, pk):
+    """Answer whether an evaluation has finished, for its waiting page to poll."""
+    evaluation = get_evaluation(request.user, pk)
+    return JsonResponse({"id": evaluation.pk, "status": evaluation.status, "error": evaluation.error,
+                         "top1": evaluation.top1})
+
+
+class EvaluateForm(forms.Form):
+    """Pick a dataset version and a split to measure a finished model on."""
+
+    version = forms.ModelChoiceField(queryset=None, label="Dataset version")
+    split = forms.ChoiceField(choices=[(Split.TEST, "test"), (Split.VAL, "validation"), (Split.TRAIN, "train")],
+                              initial=Split.TEST)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["version"].queryset = visible_versions(user)
+        self.fields["version"].label_from_instance = lambda v: (
+            f"{v.dataset.name} v{v.number} · {len(v.class_names)} classes · {v.counts.get('total', 0)} images")
+
+
+@require_http_methods(["GET", "POST"])
+def run_evaluate(request, pk):
+    """Evaluate a finished run's model on another dataset version and show the results."""
+    run = get_run(request.user, pk)
+    form = EvaluateForm(request.POST or None, user=request.user, initial={"version": run.version_id})
+    finished = run.status == RunStatus.SUCCEEDED
+    if request.method == "POST" and finished and form.is_valid():
+        try:
+            evaluation = evaluate_on_version(run, form.cleaned_data["version"], form.cleaned_data["split"],
+                                             user=request.user)
+        except EvaluationRequestError as error:
+            form.add_error(error.field if error.field in form.fields else None, str(error))
+        else:
+            messages.success(request, f"Evaluating on {evaluation.version} ({evaluation.get_split_display()}).")
+            return redirect("evaluation_detail", pk=evaluation.pk)
+    return render(request, "runs/evaluate.html", {"run": run, "form": form, "finished": finished})

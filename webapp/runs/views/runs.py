@@ -1,0 +1,138 @@
+"""Training runs: the list, the launch form, the live run page and its JSON, cancel, resume and re-run."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import F
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from webapp.datasets.models import Dataset, DatasetVersion
+from webapp.runs.launch_form import LaunchForm
+from webapp.runs.models import ModelArtifact, RunStatus
+from webapp.runs.services.architectures import NETWORK_PREFIX
+from webapp.runs.services.control import RunStateError, cancel_run, rerun_initial, resume_run
+from webapp.runs.services.status import run_status
+from webapp.runs.views.access import get_run, primary_top1, visible_runs
+from webapp.runs.views.launch_layout import form_sections
+
+SORTS = {
+    "newest": ("Newest first", ["-created_at", "-id"]),
+    "oldest": ("Oldest first", ["created_at", "id"]),
+    "top1": ("Best top-1 first", [F("top1").desc(nulls_last=True), "-id"]),
+    "duration": ("Longest first", [F("train_seconds").desc(nulls_last=True), "-id"]),
+    "name": ("Name", ["name", "id"]),
+}
+
+
+@require_GET
+def run_list(request):
+    """List runs with their status, dataset, architecture, top-1 and duration; filter and sort."""
+    mine = visible_runs(request.user)
+    runs = mine.annotate(top1=primary_top1())
+    status, dataset, arch = (request.GET.get(key, "") for key in ("status", "dataset", "arch"))
+    if status in RunStatus.values:
+        runs = runs.filter(status=status)
+    if dataset.isdigit():
+        runs = runs.filter(version__dataset_id=int(dataset))
+    if arch:
+        runs = runs.filter(arch=arch)
+    sort = request.GET.get("sort") if request.GET.get("sort") in SORTS else "newest"
+    page = Paginator(runs.order_by(*SORTS[sort][1]), 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "runs/list.html", {
+        "page": page, "runs": page.object_list, "total": mine.count(),
+        "filters": {"status": status, "dataset": dataset, "arch": arch, "sort": sort},
+        "statuses": RunStatus.choices,
+        "datasets": Dataset.objects.visible_to(request.user).filter(versions__runs__isnull=False).distinct()
+        .order_by("name"),
+        "archs": sorted(set(mine.values_list("arch", flat=True))),
+        "sorts": [(key, label) for key, (label, _) in SORTS.items()],
+        "query": query.urlencode(),
+    })
+
+
+def _render_form(request, form, *, source=None):
+    return render(request, "runs/new.html", {"form": form, "source": source, **form_sections(form)})
+
+
+@require_http_methods(["GET", "POST"])
+def run_new(request):
+    """Show the launch form; on a valid POST launch the run and open its page."""
+    if request.method == "POST":
+        form = LaunchForm(request.POST, user=request.user)
+        if form.is_valid():
+            run = form.launch()
+            messages.success(request, f"{run} is queued; it starts as soon as a worker is free.")
+            return redirect("run_detail", pk=run.pk)
+        return _render_form(request, form)
+    initial = {}
+    for key in ("dataset", "version", "arch", "network"):
+        if request.GET.get(key):
+            initial[key] = request.GET[key]
+    if "network" in initial:
+        initial.setdefault("arch", f"{NETWORK_PREFIX}{initial.pop('network')}")
+    return _render_form(request, LaunchForm(user=request.user, initial=initial))
+
+
+@require_GET
+def run_rerun(request, pk):
+    """Open the launch form filled with another run's settings."""
+    run = get_run(request.user, pk)
+    return _render_form(request, LaunchForm(user=request.user, initial=rerun_initial(run)), source=run)
+
+
+def status_payload(run) -> dict:
+    """Return run_status(run) plus the links the page shows without a reload (results, weights)."""
+    data = run_status(run)
+    versions = {v.pk: str(v) for v in DatasetVersion.objects.filter(
+        pk__in={e["version_id"] for e in data["evaluations"]}).select_related("dataset")}
+    for evaluation in data["evaluations"]:
+        evaluation["url"] = reverse("evaluation_detail", args=[evaluation["id"]])
+        evaluation["version"] = versions.get(evaluation["version_id"], "")
+    has_weights = run.artifacts.filter(kind=ModelArtifact.Kind.WEIGHTS).exists()
+    data["weights_url"] = reverse("run_weights", args=[run.pk]) if has_weights else None
+    data["evaluate_url"] = reverse("run_evaluate", args=[run.pk]) if run.status == RunStatus.SUCCEEDED else None
+    return data
+
+
+@require_GET
+def run_detail(request, pk):
+    """Show a run: status, live progress and curves, settings, where it ran, and what went wrong."""
+    run = get_run(request.user, pk)
+    payload = status_payload(run)
+    return render(request, "runs/detail.html", {"run": run, "status": payload, "config": sorted(run.config.items())})
+
+
+@never_cache
+@require_GET
+def run_status_json(request, pk):
+    """Answer the run's status, progress and per-epoch metrics as JSON for the page to poll."""
+    return JsonResponse(status_payload(get_run(request.user, pk)))
+
+
+def _control(request, pk, action, done: str):
+    """Apply cancel or resume, telling the person what happened or why it could not."""
+    run = get_run(request.user, pk)
+    try:
+        action(run)
+    except RunStateError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, done.format(run=run))
+    return redirect("run_detail", pk=run.pk)
+
+
+@require_POST
+def run_cancel(request, pk):
+    """Ask a queued or running run to stop; it keeps its checkpoint."""
+    return _control(request, pk, cancel_run, "Asked {run} to stop; it keeps its last checkpoint.")
+
+
+@require_POST
+def run_resume(request, pk):
+    """Continue a cancelled or failed run from its last checkpoint."""
+    return _control(request, pk, resume_run, "{run} is queued to continue from its last checkpoint.")
