@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "webapp.api",
     "webapp.datasets",
     "webapp.runs",
+    "webapp.classify",
 ]
 
 MIDDLEWARE = [
