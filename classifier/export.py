@@ -166,6 +166,9 @@ def export_onnx(
 ) -> dict:
     """Export the model to ONNX with a dynamic batch and return the onnxruntime parity check on `images`."""
     cpu_model, example, path = _prepare(model, example, path)
+    # Under no_grad, nn.MultiheadAttention takes a fused fast path the ONNX exporter cannot translate.
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the legacy exporter's deprecation notice; see the module doc
@@ -176,6 +179,8 @@ def export_onnx(
             )
     except Exception as error:
         raise ExportError(f"ONNX export failed: {type(error).__name__}: {error}") from error
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
     result = verify_onnx(path, model, example if images is None else images, tolerance=tolerance)
     return {**result, "opset": result["opset"] or opset}
 

@@ -12,6 +12,8 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.slow
 CLASSES = ("left", "right")
 PER_SPLIT = {"train": 8, "val": 2, "test": 5}
+# Enough epochs that the run is still going when the page starts watching, even on a quiet fast machine.
+EPOCHS = 150
 
 # Records, in the page itself, every width the progress bar takes and how many epochs the loss chart holds;
 # a marker on `window` proves the page was never reloaded.
@@ -73,18 +75,19 @@ def test_launch_watch_and_fix_a_label(page, owner, worker):
     page.get_by_role("link", name="New run").click()
     page.get_by_label("Dataset", exact=True).select_option(label="Noise")
     page.get_by_label("Architecture").select_option(f"net:{network.pk}")
-    page.get_by_label("Epochs", exact=True).fill("6")
+    page.get_by_label("Epochs", exact=True).fill(str(EPOCHS))
     page.get_by_role("button", name="Train").click()
 
     expect(page.locator("#run-page")).to_be_visible()
+    page.wait_for_function("() => window.Chart && Chart.getChart('loss-chart')")  # scripts load after the DOM
     page.evaluate(WATCH)
     expect(page.locator("#run-status")).to_have_text("Succeeded", timeout=45_000)
     assert page.evaluate("window.__sameDocument") is True  # no reload happened
     widths = [float(w.rstrip("%")) for w in page.evaluate("window.__widths")]
     assert widths[0] < 100 and widths[-1] == 100 and widths == sorted(widths), widths
-    assert page.evaluate("window.__firstPoints") < 6
-    assert page.evaluate("Chart.getChart('loss-chart').data.datasets[0].data.length") == 6
-    expect(page.locator("#p-epoch")).to_have_text("6 / 6")
+    assert page.evaluate("window.__firstPoints") < EPOCHS
+    assert page.evaluate("Chart.getChart('loss-chart').data.datasets[0].data.length") == EPOCHS
+    expect(page.locator("#p-epoch")).to_have_text(f"{EPOCHS} / {EPOCHS}")
 
     page.locator("#results-list a", has_text="test").click()
     expect(page.get_by_role("heading", name="Results on Noise v1 · test")).to_be_visible()
