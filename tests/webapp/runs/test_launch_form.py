@@ -3,6 +3,7 @@
 import pytest
 
 from tests.webapp.runs.factories import squares_dataset, tiny_network, version_of
+from training.config import defaults_for
 from webapp.datasets.services.bulk import delete_images
 from webapp.runs.launch_form import LaunchForm
 from webapp.runs.models import RunStatus, TrainingRun
@@ -27,16 +28,20 @@ def test_a_dataset_alone_is_enough_and_gets_the_family_recipe(owner):
     form = form_for(owner, dataset=dataset.pk, arch="resnet18_small")
     assert form.is_valid(), form.errors
     config = form.resolved.config
-    assert (config.arch, config.optimizer, config.scheduler, config.image_size) == ("resnet18_small", "sgd",
-                                                                                 "onecycle", 32)
-    # The family's batch of 128 would exceed 36 training images: an unset batch size shrinks to fit.
-    assert config.batch_size == 36
+    recipe = defaults_for("resnet18_small")
+    assert (config.arch, config.optimizer, config.scheduler, config.image_size) == (
+        "resnet18_small", recipe["optimizer"], recipe["scheduler"], 32)
+    # The family's batch (64 or more) would exceed 36 training images: an unset batch size shrinks to fit.
+    assert recipe["batch_size"] > 36 and config.batch_size == 36
 
 
 def test_vit_gets_its_own_recipe(owner):
     form = form_for(owner, dataset=squares_dataset(owner).pk, arch="vit_tiny")
     assert form.is_valid(), form.errors
-    assert (form.resolved.config.optimizer, form.resolved.config.scheduler) == ("adamw", "cosine")
+    recipe = defaults_for("vit_tiny")
+    config = form.resolved.config
+    assert (config.optimizer, config.scheduler, config.epochs) == (recipe["optimizer"], recipe["scheduler"],
+                                                                   recipe["epochs"])
 
 
 def test_it_rejects_a_dataset_with_one_class(owner):
@@ -130,7 +135,7 @@ def test_architectures_come_grouped_by_family_with_sizes(owner):
     assert list(groups) == ["VGG", "ResNet", "ViT", "Your own networks"]
     resnet18 = next(e for e in groups["ResNet"] if e["value"] == "resnet18_small")
     assert resnet18["params"] > 10_000_000 and resnet18["suggested_size"] == 32
-    assert resnet18["defaults"]["optimizer"] == "sgd"
+    assert resnet18["defaults"]["optimizer"] == defaults_for("resnet18_small")["optimizer"]
     mine = next(e for e in groups["Your own networks"] if e["value"] == f"net:{network.pk}")
     assert mine["label"] == "tiny" and mine["params"] == 8 * 27 + 8 + 16 * 72 + 16 + 16 * 10 + 10
 
