@@ -15,7 +15,7 @@ from classifier.weights import load_model
 from tests import hostile_files as h
 from tests.webapp.classify.factories import colour_image, colour_version, jpeg, png, saved_run, wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.smoke]
 
 GOOD = {
     "reds/r1.png": png(colour_image("red", seed=1)),

@@ -10,7 +10,7 @@ from PIL import Image
 from tests import hostile_files as h
 from tests.webapp.classify.factories import colour_image, colour_version, png, saved_run
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.smoke]
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from webapp.datasets.models import Dataset, Import
 from webapp.datasets.services.datasets import delete_dataset
 from webapp.datasets.services.ingest import start_archive_import
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.smoke]
 
 
 def wait_for(job: Import, timeout: float = 120) -> Import:

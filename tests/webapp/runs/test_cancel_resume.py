@@ -10,7 +10,7 @@ from webapp.runs.launch_form import LaunchForm
 from webapp.runs.models import EpochMetric, RunStatus, TrainingRun
 from webapp.runs.services.control import RunStateError, cancel_run, has_checkpoint, resume_run
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.smoke]
 EPOCHS = 400  # far more than the test waits for: it cancels long before the end, on any machine
 
 

@@ -13,7 +13,7 @@ from webapp.runs.models import EpochMetric, EvalPrediction, EvaluationStatus, Mo
 from webapp.runs.services.evaluations import evaluate_on_version
 from webapp.runs.services.status import run_status
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.smoke]
 
 
 def launch(owner, **data):

@@ -11,7 +11,7 @@ from webapp.runs.launch_form import LaunchForm
 from webapp.runs.models import EpochMetric, RunStatus, TrainingRun
 from webapp.runs.services.control import has_checkpoint
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.smoke]
 EPOCHS = 30  # long enough that the kill lands mid-run on a fast machine, short enough to finish after
 
 
