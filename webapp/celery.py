@@ -4,6 +4,10 @@ import os
 
 from celery import Celery
 from kombu import Exchange, Queue
+from kombu.transport import TRANSPORT_ALIASES
+
+# filesystem:// (the embedded default) uses Lux's atomic-write variant of kombu's transport.
+TRANSPORT_ALIASES["filesystem"] = "webapp.broker:Transport"
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
 
