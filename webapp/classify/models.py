@@ -5,7 +5,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
-from webapp.core.ownership import OwnedModel, OwnedQuerySet
+from webapp.core.ownership import OwnedModel
 from webapp.datasets.models import DatasetVersion, Image, Split
 from webapp.runs.models import CustomNetwork, Evaluation
 
@@ -36,7 +36,6 @@ class ImportedModel(OwnedModel):
     size_bytes = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = OwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -100,7 +99,6 @@ class ClassificationJob(OwnedModel):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
-    objects = OwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -175,7 +173,6 @@ class Explanation(OwnedModel):
     task_id = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = OwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

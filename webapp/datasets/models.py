@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from webapp.core.ownership import OwnedModel, OwnedQuerySet
+from webapp.core.ownership import OwnedModel
 
 
 class Split(models.TextChoices):
@@ -39,7 +39,6 @@ class Dataset(OwnedModel):
     # Bumped on every change to images, classes or splits; a version records the revision it froze.
     revision = models.PositiveIntegerField(default=0)
 
-    objects = OwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-updated_at"]

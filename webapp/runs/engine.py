@@ -22,6 +22,7 @@ from django.core.files.storage import default_storage
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
+from webapp.core.files import file_sha256
 from webapp.runs.models import Evaluation, ModelArtifact, TrainingRun
 from webapp.runs.services import conf, datasets, lifecycle
 from webapp.runs.services.control import has_checkpoint
@@ -344,15 +345,8 @@ def _store_results(run, evaluations: dict, image_ids: list[int], weights: Path, 
 
 
 def _store_artifact(run, kind: str, path: Path, *, with_hash: bool = True) -> None:
-    digest = _sha256(path) if with_hash else ""
+    digest = file_sha256(path) if with_hash else ""
     relative = path.relative_to(Path(settings.MEDIA_ROOT)).as_posix()
     ModelArtifact.objects.filter(run=run, kind=kind, path=relative).delete()
     ModelArtifact.objects.create(run=run, kind=kind, path=relative, size_bytes=path.stat().st_size, sha256=digest)
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

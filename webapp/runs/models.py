@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from webapp.core.ownership import OwnedModel, OwnedQuerySet
+from webapp.core.ownership import OwnedModel
 from webapp.datasets.models import DatasetVersion, Image, Split
 
 
@@ -16,7 +16,6 @@ class CustomNetwork(OwnedModel):
     image_size = models.PositiveIntegerField(default=32)  # the size it was designed and checked for
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = OwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -67,7 +66,6 @@ class TrainingRun(OwnedModel):
     traceback = models.TextField(blank=True)  # capped
     output_dir = models.CharField(max_length=300, blank=True)  # relative to MEDIA_ROOT: checkpoints, weights
 
-    objects = OwnedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -8,7 +8,6 @@ top-1 agreement. A check that fails is stored and shown as failing, never hidden
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 from pathlib import Path
@@ -18,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from webapp.celery import GPU_QUEUE
+from webapp.core.files import file_sha256
 from webapp.runs.models import ModelArtifact, RunStatus, TrainingRun
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def run_export(artifact_id: int) -> str:
         _update(artifact, state="failed", error=str(message)[:2000], finished_at=timezone.now().isoformat())
         return "failed"
     path = Path(settings.MEDIA_ROOT) / artifact.path
-    ModelArtifact.objects.filter(pk=artifact.pk).update(size_bytes=path.stat().st_size, sha256=_sha256(path))
+    ModelArtifact.objects.filter(pk=artifact.pk).update(size_bytes=path.stat().st_size, sha256=file_sha256(path))
     parity.pop("path", None)  # absolute paths of the worker's disk mean nothing to a reader
     _update(artifact, state="done", parity=parity, images=images, finished_at=timezone.now().isoformat())
     _drop_older(artifact)
@@ -155,10 +155,3 @@ def _drop_older(artifact: ModelArtifact) -> None:
         path.unlink(missing_ok=True)
         row.delete()
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

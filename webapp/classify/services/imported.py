@@ -7,7 +7,6 @@ re-saved as .safetensors with its model card, so every later use loads it like a
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from django.core.files import File
 from django.db import IntegrityError, transaction
 
 from webapp.classify.models import ImportedModel
+from webapp.core.files import file_sha256
 from webapp.datasets.validation import format_bytes
 
 SUFFIXES = (".safetensors", ".pth", ".pt")
@@ -84,7 +84,7 @@ def import_model(owner, *, name: str, upload, arch: str = "", network=None, clas
                             class_names=card.class_names, image_size=card.image_size, preset=card.preset,
                             original_name=str(upload.name)[:300],
                             original_format="safetensors" if suffix == ".safetensors" else "pth",
-                            sha256=_sha256(original), size_bytes=saved.stat().st_size)
+                            sha256=file_sha256(original), size_bytes=saved.stat().st_size)
         with open(saved, "rb") as handle:
             row.file.save("model.safetensors", File(handle), save=False)
     try:
@@ -183,13 +183,6 @@ def _sentence(text: str, *, keep_case: bool = False) -> str:
     text = text if keep_case else text[:1].upper() + text[1:]
     return text if text.endswith(".") else text + "."
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _tmp_dir() -> str:
