@@ -31,13 +31,13 @@ FIVE_LAYER_SPEC = [
     {"type": "flatten"}, {"type": "dropout", "p": 0.3}, {"type": "linear", "features": 128}, {"type": "relu"},
 ]
 
-# Settings on top of each family's defaults: the epochs that fit the time budget, and no flips
-# (digits are not mirror-symmetric). In runs this short, translation ("light" without flip) only
-# paid off for the ViT, which overfits without it (96% at 30 epochs with "none").
+# Settings on top of each family's defaults: the epochs that fit the time budget, batch sizes that
+# give enough steps, and no augmentation: digits are not mirror-symmetric, and in runs this short
+# random crops cost more than they gave (ResNet 98.6% vs 98.9%; ViT 95-96% vs 97-98%).
 RUNS = {
     "resnet18_small": dict(target=0.990, budget_s=60, settings=dict(epochs=3, batch_size=32, augment="none")),
     "vgg11_bn_small": dict(target=0.990, budget_s=60, settings=dict(epochs=4, augment="none")),
-    "vit_tiny": dict(target=0.970, budget_s=180, settings=dict(epochs=50, augment="light", flip=False)),
+    "vit_tiny": dict(target=0.970, budget_s=180, settings=dict(epochs=30, batch_size=32, augment="none")),
     "custom": dict(target=0.985, budget_s=30, settings=dict(epochs=15, augment="none", spec=FIVE_LAYER_SPEC)),
 }
 

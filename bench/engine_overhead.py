@@ -46,8 +46,11 @@ def bare_loop(config: TrainConfig, train) -> float:
         model = create_model(config.arch, num_classes=10, image_size=config.image_size, spec=config.spec)
         model.to(memory_format=precision.memory_format).train()
         steps = len(train) // config.batch_size
-        opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                              nesterov=config.nesterov, weight_decay=config.weight_decay)
+        # The same optimizer fit() builds (fused), so only the engine's own work differs.
+        opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True) \
+            if config.optimizer == "adamw" else \
+            torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum, nesterov=config.nesterov,
+                            weight_decay=config.weight_decay, fused=True)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.epochs * steps + 1)
         generator, augment = torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)
         for _ in range(config.epochs):

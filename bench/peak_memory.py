@@ -56,7 +56,7 @@ def main() -> None:
     run = peak(True, args.arch, args.epochs)
     print(f"peak resident memory: imports only {baseline['peak_rss_mib']:.0f} MiB; "
           f"{args.arch} run {run['peak_rss_mib']:.0f} MiB (+{run['peak_rss_mib'] - baseline['peak_rss_mib']:.0f} "
-          f"MiB for data, model, optimizer, activations); test accuracy {run['top1']:.2%}")
+          f"MiB for data, model, optimizer, activations)")
     save_json(args.json, {"baseline": baseline, "run": run})
 
 

@@ -162,6 +162,9 @@ class _Trainer:
             now = time.monotonic()
             if diverged or stop or now - self._last_report >= PROGRESS_INTERVAL_S:
                 self._check_finite(losses, checked, s.step)
+                if diverged:  # another rank's loss was not finite: every rank stops on the same step
+                    raise TrainingDiverged(epoch=s.epoch + 1, step=s.step, steps=self.steps, value=float("nan"),
+                                           lr=self._lr())
                 checked = s.step
                 self._report_train(sums, now - start)
             if stop:

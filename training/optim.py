@@ -36,16 +36,26 @@ def _with_lr(plan: ParamPlan, lr: float) -> list[dict]:
     return [{"params": g["params"], "lr": lr * g["lr_scale"], "weight_decay": g["weight_decay"]} for g in plan]
 
 
+def _fused(optimizer_cls, groups: list[dict], **kwargs) -> torch.optim.Optimizer:
+    """Build the fused (one kernel for all parameters) variant where torch has one, else the default."""
+    # On CPU, torch otherwise updates parameter by parameter in Python: fused AdamW measured 7 ms a
+    # step for resnet18 against 34 ms, over 10% of a 64-image step at 64 px on two cores.
+    try:
+        return optimizer_cls(groups, fused=True, **kwargs)
+    except (RuntimeError, ValueError):
+        return optimizer_cls(groups, **kwargs)
+
+
 def _sgd(plan: ParamPlan, config) -> torch.optim.Optimizer:
     """Build SGD with (optionally Nesterov) momentum."""
-    return torch.optim.SGD(_with_lr(plan, config.lr), lr=config.lr, momentum=config.momentum,
-                           nesterov=config.nesterov and config.momentum > 0)
+    return _fused(torch.optim.SGD, _with_lr(plan, config.lr), lr=config.lr, momentum=config.momentum,
+                  nesterov=config.nesterov and config.momentum > 0)
 
 
 def _adamw(plan: ParamPlan, config) -> torch.optim.Optimizer:
     """Build AdamW; `momentum` is used as beta1 so one form field serves both optimizers."""
     beta1 = config.momentum if 0 < config.momentum < 1 else 0.9
-    return torch.optim.AdamW(_with_lr(plan, config.lr), lr=config.lr, betas=(beta1, 0.999))
+    return _fused(torch.optim.AdamW, _with_lr(plan, config.lr), lr=config.lr, betas=(beta1, 0.999))
 
 
 OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {"sgd": _sgd, "adamw": _adamw}
