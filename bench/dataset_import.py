@@ -5,8 +5,10 @@ progress) runs at >= 0.5 of a bare loop that only opens, verifies, loads, hashes
 
     .venv/bin/python bench/dataset_import.py [--images 10000] [--size 64]
 
-Both read the same ZIP from the same disk; the bare loop runs before and after the import and the
-faster of its two runs is the baseline (the stricter comparison). The config and results print as JSON.
+Both read the same ZIP from the same disk, one after the other in each round (the order alternates
+between rounds); each round's ratio compares the two runs of that round, and the median over rounds
+is the figure quoted. The upload request's own work (inspecting the ZIP, storing it) is not timed:
+the claim is about the task a worker runs. The config and results print as JSON.
 """
 
 import argparse
@@ -15,6 +17,7 @@ import io
 import json
 import random
 import shutil
+import statistics
 import sys
 import time
 import zipfile
@@ -64,14 +67,13 @@ def lux_import(zip_path: Path) -> tuple[float, float, dict]:
     from django.contrib.auth import get_user_model
     from django.core.files import File
 
-    from webapp.datasets.models import Dataset, Import
-    from webapp.datasets.services.ingest import import_archive
+    from webapp.datasets.models import Dataset
+    from webapp.datasets.services.ingest import import_archive, start_archive_import
 
     user = get_user_model().objects.create_user(f"bench{time.time_ns()}")
     dataset = Dataset.objects.create(owner=user, name="bench")
-    job = Import(dataset=dataset, created_by=user)
-    with open(zip_path, "rb") as f:
-        job.archive.save("bench.zip", File(f), save=True)
+    with open(zip_path, "rb") as f:  # what the upload request does: inspect, store, queue (not timed)
+        job = start_archive_import(dataset, File(f, name="bench.zip"), user=user)
     start, cpu = time.perf_counter(), time.process_time()
     import_archive(job.pk)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -84,26 +86,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=10_000)
     parser.add_argument("--size", type=int, default=64, help="side of each JPEG in pixels")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of (bare loop, import), order alternating")
     parser.add_argument("--keep", action="store_true", help="keep the temporary database and media folder")
     args = parser.parse_args()
     data_dir = start_django("lux-bench-import-")
     zip_path = data_dir / "images.zip"
     make_zip(zip_path, args.images, args.size)
-    bare_before, bare_cpu = bare_loop(zip_path, data_dir / "bare1")
-    lux_rate, lux_cpu, counts = lux_import(zip_path)
-    bare_after, _ = bare_loop(zip_path, data_dir / "bare2")
-    bare = max(bare_before, bare_after)
-    assert counts["accepted"] == args.images, counts
+    rounds = []
+    for r in range(args.rounds):
+        if r % 2 == 0:
+            bare, bare_cpu = bare_loop(zip_path, data_dir / f"bare{r}")
+            lux_rate, lux_cpu, counts = lux_import(zip_path)
+        else:
+            lux_rate, lux_cpu, counts = lux_import(zip_path)
+            bare, bare_cpu = bare_loop(zip_path, data_dir / f"bare{r}")
+        assert counts["accepted"] == args.images, counts
+        rounds.append({"import_images_per_s": round(lux_rate, 1), "bare_images_per_s": round(bare, 1),
+                       "ratio": round(lux_rate / bare, 3),
+                       "cpu_ms_per_image": {"import": round(lux_cpu, 3), "bare": round(bare_cpu, 3)}})
+        print(f"round {r + 1}: import {lux_rate:.0f} img/s, bare {bare:.0f} img/s, ratio {lux_rate / bare:.3f}",
+              file=sys.stderr, flush=True)
+    ratios = sorted(x["ratio"] for x in rounds)
     result = {
         "benchmark": "dataset_import",
         "config": {"images": args.images, "size": args.size, "zip_bytes": zip_path.stat().st_size,
-                   "database": "sqlite (WAL)", "storage": "FileSystemStorage", "data_dir": str(data_dir)},
+                   "rounds": args.rounds, "database": "sqlite (WAL)", "storage": "MediaStorage (local disk)",
+                   "data_dir": str(data_dir)},
         "machine": machine(),
-        "import_images_per_s": round(lux_rate, 1),
-        "bare_images_per_s": round(bare, 1),
-        "bare_runs_images_per_s": [round(bare_before, 1), round(bare_after, 1)],
-        "ratio": round(lux_rate / bare, 3),
-        "cpu_ms_per_image": {"import": round(lux_cpu, 3), "bare": round(bare_cpu, 3)},
+        "rounds": rounds,
+        "ratio_median": statistics.median(ratios),
+        "ratio_best": ratios[-1],
         "target_ratio": 0.5,
         "import": counts,
     }

@@ -121,8 +121,29 @@ WHITENOISE_USE_FINDERS = STATIC_ROOT is None
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or DATA_DIR / "media").resolve()
 # Media is private (people's images): it is served only through views that check ownership, never by URL.
 MEDIA_URL = "/media-not-public/"
+# Dataset images, thumbnails and uploaded archives go through the storage API: local disk under MEDIA_ROOT,
+# or an S3-compatible bucket (AWS, MinIO, Ceph, ...) when LUX_S3_BUCKET is set. Trained weights and
+# checkpoints stay under MEDIA_ROOT on the worker's disk either way.
+LUX_S3_BUCKET = env_str("LUX_S3_BUCKET")
+if LUX_S3_BUCKET:
+    _MEDIA = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": LUX_S3_BUCKET,
+        "endpoint_url": env_str("LUX_S3_ENDPOINT_URL") or None,  # unset: AWS itself
+        "region_name": env_str("LUX_S3_REGION") or None,
+        "access_key": env_secret("LUX_S3_ACCESS_KEY") or None,  # unset: boto3's own lookup (roles, ~/.aws)
+        "secret_key": env_secret("LUX_S3_SECRET_KEY") or None,
+        "location": env_str("LUX_S3_PREFIX").strip("/"),
+        "default_acl": None,
+        "querystring_auth": True,  # media is private: never a public URL
+        "file_overwrite": False,  # a taken name gets a new one, as on disk
+        # A file opened for reading is downloaded whole; past this size into a temporary file, not memory
+        # (the default, 0, keeps any size in memory: a 4 GiB ZIP import would hold 4 GiB on the worker).
+        "max_memory_size": 16 * 1024 * 1024,
+    }}
+else:
+    _MEDIA = {"BACKEND": "webapp.core.storage.MediaStorage"}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _MEDIA,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from webapp.core.ownership import OwnedModel
+from webapp.core.storage import local_media
 from webapp.datasets.models import DatasetVersion, Image, Split
 from webapp.runs.models import CustomNetwork, Evaluation
 
@@ -29,7 +30,8 @@ class ImportedModel(OwnedModel):
     class_names = models.JSONField()
     image_size = models.PositiveIntegerField()
     preset = models.JSONField()  # classifier.presets EvalPreset.to_dict()
-    file = models.FileField(upload_to=imported_model_path, max_length=300)
+    # On MEDIA_ROOT whatever the media storage: workers load weights by path, like a run's own weights.
+    file = models.FileField(upload_to=imported_model_path, max_length=300, storage=local_media)
     original_name = models.CharField(max_length=300, blank=True)  # display text only
     original_format = models.CharField(max_length=20)  # "safetensors" or "pth"
     sha256 = models.CharField(max_length=64)

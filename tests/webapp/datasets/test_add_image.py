@@ -115,12 +115,12 @@ def test_a_file_over_the_size_limit_is_rejected_without_reading_it_all(dataset, 
 
 
 def test_when_the_row_cannot_be_saved_the_stored_files_are_removed(dataset, media, monkeypatch):
-    from django.db.models.query import QuerySet
+    from webapp.datasets.services import store
 
-    def broken_insert(self, *args, **kwargs):
+    def broken_insert(*args, **kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(QuerySet, "bulk_create", broken_insert)
+    monkeypatch.setattr(store, "insert_images", broken_insert)
     with pytest.raises(RuntimeError):
         add_image(dataset, h.good_png(300, 200), name="a.png", label=None)
     assert files_under(media) == []

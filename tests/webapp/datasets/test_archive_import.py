@@ -181,11 +181,11 @@ def test_a_redelivered_import_resumes_after_the_batches_already_committed(datase
     data = h.zip_of({f"c/{i}.png": h.good_png(8, 8, seed=i) for i in range(6)} | {"x.zip": b"PK"})
     job = start_archive_import(dataset, upload("pets.zip", data), user=owner)
     # As if a worker had committed the first batch (3 files) and then been killed.
-    from webapp.datasets.services.ingest import add_image, item_for
+    from webapp.datasets.services.ingest import add_image, insert_items
 
     for i in range(3):
         outcome = add_image(dataset, h.good_png(8, 8, seed=i), name=f"c/{i}.png", label=None, source_import=job)
-        item_for(job, outcome).save()
+        insert_items(job, [outcome])
     Import.objects.filter(pk=job.pk).update(status="running", done=3, accepted=3)
     import_archive(job.pk)
     job.refresh_from_db()

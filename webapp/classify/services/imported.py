@@ -193,9 +193,7 @@ def _tmp_dir() -> str:
 
 def delete_imported(model: ImportedModel) -> None:
     """Delete an imported model and its file."""
-    name = model.file.name
+    name, storage = model.file.name, model.file.storage
     model.delete()
     if name:
-        from django.core.files.storage import default_storage
-
-        default_storage.delete(name)
+        storage.delete(name)

@@ -6,19 +6,19 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from webapp.datasets.models import Dataset, DatasetClass, Import, ImportItem, ImportKind, ImportStatus, Split
+from webapp.datasets.models import Dataset, DatasetClass, Import, ImportKind, ImportStatus, Split
 from webapp.datasets.services.archive_import import import_archive, start_archive_import
+from webapp.datasets.services.rows import insert_items
 from webapp.datasets.services.store import (
     FileOutcome,
     add_image,
     add_image_quietly,
     count_outcomes,
     image_limits,
-    item_for,
 )
 
 __all__ = ["FileOutcome", "add_image", "upload_files", "start_archive_import", "import_archive", "image_limits",
-           "max_files_per_request", "count_outcomes", "item_for", "add_image_quietly"]
+           "max_files_per_request", "count_outcomes", "insert_items", "add_image_quietly"]
 
 
 def max_files_per_request() -> int:
@@ -43,7 +43,7 @@ def upload_files(dataset: Dataset, files: list, *, label: DatasetClass | None, s
                                   original_name=f"{len(files)} uploaded file{'s' * (len(files) != 1)}")
     outcomes = [add_image_quietly(dataset, f, name=getattr(f, "name", "") or "upload", label=label, split=split,
                                   source_import=batch) for f in files]
-    ImportItem.objects.bulk_create([item_for(batch, o) for o in outcomes])
+    insert_items(batch, outcomes)
     for field, n in count_outcomes(outcomes).items():
         setattr(batch, field, n)
     batch.done = len(files)

@@ -13,7 +13,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
-from webapp.datasets.models import Dataset, DatasetClass, Image, Import, ImportItem, Split
+from webapp.datasets.models import Dataset, DatasetClass, Image, Split
+from webapp.datasets.services.rows import insert_images
 from webapp.datasets.validation import CheckedImage, Limits, RejectedFile, check_image, make_thumbnail
 
 THUMBNAIL_SIZE = 256
@@ -170,7 +171,7 @@ def save_staged(outcomes: list[FileOutcome]) -> None:
         return
     try:
         with transaction.atomic():  # a savepoint inside an import's batch
-            Image.objects.bulk_create([o.image for o in staged])
+            insert_images([o.image for o in staged])
         return
     except IntegrityError:
         for o in staged:
@@ -232,13 +233,6 @@ def count_outcomes(outcomes) -> dict[str, int]:
     return {field: counts.get(field, 0) for field in _COUNTED.values()}
 
 
-def item_for(source_import: Import, outcome: FileOutcome) -> ImportItem:
-    """Return the unsaved report row of one outcome."""
-    return ImportItem(source_import=source_import, name=outcome.name[:500], outcome=outcome.outcome,
-                      reason=outcome.reason[:40], message=outcome.message[:500],
-                      image=outcome.image or outcome.existing)
-
-
 # ---------------------------------------------------------------- helpers
 
 
@@ -271,11 +265,19 @@ def _matched(name: str, existing: Image, label: DatasetClass | None) -> FileOutc
 
 def _store_files(image: Image, raw: bytes, checked: CheckedImage) -> None:
     """Write the file and its thumbnail through the storage API under generated names."""
-    image.file.save("image", ContentFile(raw), save=False)
+    # Straight to the storage with the generated name: FieldFile.save would re-derive and re-check the
+    # same name through upload_to at a cost (~0.08 ms) comparable to decoding a small JPEG.
+    image.file.name = _save_generated(image, "file", raw)
     if _is_own_thumbnail(raw, checked):
         image.thumbnail.name = image.file.name
     else:
-        image.thumbnail.save("thumbnail", ContentFile(make_thumbnail(raw, size=THUMBNAIL_SIZE)), save=False)
+        image.thumbnail.name = _save_generated(image, "thumbnail", make_thumbnail(raw, size=THUMBNAIL_SIZE))
+
+
+def _save_generated(image: Image, field_name: str, data: bytes) -> str:
+    """Save `data` under the field's generated name (upload_to); return the name actually used."""
+    field = image._meta.get_field(field_name)
+    return field.storage.save(field.upload_to(image, ""), ContentFile(data), max_length=field.max_length)
 
 
 def _is_own_thumbnail(raw: bytes, checked: CheckedImage) -> bool:
