@@ -123,7 +123,8 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, Tensor]:
         raise WeightsError(f"{path.name}: this is a pickle of arbitrary objects, not a state dict; "
                            "Lux only loads plain tensors (save one with torch.save(model.state_dict()))"
                            ) from error
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as error:
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as error:
+        # OSError: a zip cut short near its end fails a seek inside torch with EINVAL.
         reason = str(error).split(". ")[0]  # torch's first sentence; the rest is advice about pickles
         raise WeightsError(f"{path.name} is a corrupt or incomplete PyTorch file ({reason})") from error
     return _plain_keys(_unwrap(loaded, path.name))

@@ -97,6 +97,15 @@ def test_cut_short_files_are_called_corrupt(tmp_path):
             read_state_dict(tmp_path / f"cut-{name}")
 
 
+def test_a_pth_missing_its_last_bytes_is_called_corrupt(tmp_path):
+    torch.save({"w": torch.zeros(100, 100), "b": torch.zeros(100)}, tmp_path / "big.pth")
+    data = (tmp_path / "big.pth").read_bytes()
+    for missing in range(1, 9):  # torch raised a bare OSError (EINVAL) for these
+        (tmp_path / "cut.pth").write_bytes(data[:-missing])
+        with pytest.raises(WeightsError, match="corrupt or incomplete"):
+            read_state_dict(tmp_path / "cut.pth")
+
+
 def test_a_safetensors_file_without_a_card_cannot_be_loaded_as_a_model(tmp_path):
     save_file({"w": torch.zeros(2)}, str(tmp_path / "bare.safetensors"))
     assert set(read_state_dict(tmp_path / "bare.safetensors")) == {"w"}
