@@ -198,8 +198,9 @@ def _executor():
 
 
 class _Run:
-    """One pass over an archive: files are checked and written by a few threads while this thread reads
-    the archive in order, decides duplicates and commits images, report rows and counters in timed batches."""
+    """One pass over an archive: this thread reads the archive in order, has each file checked and written
+    (by a few threads when the storage is remote), decides duplicates and commits images, report rows and
+    counters in timed batches."""
 
     def __init__(self, job: Import, fileobj: BinaryIO, progress_every: float, resuming: bool):
         self.job = job
