@@ -342,7 +342,9 @@ def test_twenty_thousand_tiny_entries_are_counted_and_read_quickly():
     assert count_entries(io.BytesIO(data)) == 20_000
     seen = sum(entry.read() == b"x" for entry in iter_archive(io.BytesIO(data)))
     assert seen == 20_000
-    assert time.perf_counter() - started < 2.0
+    # ~1-2.5 s here, with the machine's noise; reading entry by entry must stay linear (a quadratic
+    # reader takes minutes for 20,000 entries), so the bound is loose enough never to trip on noise.
+    assert time.perf_counter() - started < 15.0
 
 
 def test_too_many_entries_is_one_clear_error():
