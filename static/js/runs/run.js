@@ -81,7 +81,9 @@
     }
     text("phase-text", phase);
     const bar = $("progress-bar");
-    const fraction = p.phase === "cache" && p.to_decode ? p.decoded / p.to_decode : p.fraction || 0;
+    // The bar is the whole run's progress and only moves forward; while images are decoded into the
+    // cache it stays at the start and the phase text counts them (a bar filling twice reads as done).
+    const fraction = p.phase === "cache" ? 0 : p.fraction || 0;
     bar.querySelector(".bar").style.width = (fraction * 100).toFixed(1) + "%";
     bar.setAttribute("aria-valuenow", Math.round(fraction * 100));
     const epoch = p.epoch || (data.epochs || []).length;  // a finished run may keep no progress snapshot
