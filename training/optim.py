@@ -61,44 +61,36 @@ def _adamw(plan: ParamPlan, config) -> torch.optim.Optimizer:
 OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {"sgd": _sgd, "adamw": _adamw}
 
 
-def _warmup(step: int, warmup_steps: int) -> float:
-    """Return the linear warm-up factor for `step` (1.0 once warm-up is over)."""
-    return min(1.0, (step + 1) / warmup_steps) if warmup_steps > 0 else 1.0
-
-
-class _Cosine:
-    """Linear warm-up, then a half cosine from the peak lr down to zero (a picklable lr_lambda)."""
+class _WarmupThen:
+    """Linear warm-up over `warmup` steps, then the factor `after(step)` gives (a picklable lr_lambda)."""
 
     def __init__(self, total: int, warmup: int):
         self.total, self.warmup = total, warmup
 
     def __call__(self, step: int) -> float:
-        if step < self.warmup:
-            return _warmup(step, self.warmup)
+        return (step + 1) / self.warmup if step < self.warmup else self.after(step)
+
+    def after(self, step: int) -> float:
+        return 1.0
+
+
+class _Cosine(_WarmupThen):
+    """Linear warm-up, then a half cosine from the peak lr down to zero."""
+
+    def after(self, step: int) -> float:
         progress = (step - self.warmup) / max(1, self.total - self.warmup)
         return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
-class _Step:
+class _Step(_WarmupThen):
     """Linear warm-up, then the lr divided by 10 at 50% and again at 75% of training."""
 
-    def __init__(self, total: int, warmup: int):
-        self.total, self.warmup = total, warmup
-
-    def __call__(self, step: int) -> float:
-        if step < self.warmup:
-            return _warmup(step, self.warmup)
+    def after(self, step: int) -> float:
         return 0.1 ** sum(step >= self.total * frac for frac in (0.5, 0.75))
 
 
-class _Constant:
+class _Constant(_WarmupThen):
     """Linear warm-up, then a constant lr."""
-
-    def __init__(self, total: int, warmup: int):
-        self.warmup = warmup
-
-    def __call__(self, step: int) -> float:
-        return _warmup(step, self.warmup)
 
 
 def _lambda(factor_cls) -> Callable:
