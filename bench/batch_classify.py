@@ -93,8 +93,8 @@ def main() -> None:
     args = parser.parse_args()
     width, height = (int(v) for v in args.photo.lower().split("x"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")  # decode imports the datasets app's checks
+    from classifier.factory import create_model
     from classifier.presets import EvalPreset
-    from classifier.registry import create_model
     from webapp.classify.services.pipeline import default_workers
 
     config = {"arch": "resnet18", "image_size": 224, "classes": 10, "images": args.images, "photo": args.photo,

@@ -69,7 +69,8 @@ def lux_import(zip_path: Path) -> tuple[float, float, dict]:
     from django.core.files import File
 
     from webapp.datasets.models import Dataset
-    from webapp.datasets.services.ingest import import_archive, start_archive_import
+    from webapp.datasets.services.ingest import start_archive_import
+    from webapp.datasets.worker import import_archive
 
     user = get_user_model().objects.create_user(f"bench{time.time_ns()}")
     dataset = Dataset.objects.create(owner=user, name="bench")

@@ -37,7 +37,8 @@ class Listener(Callback):
 
 def bare_loop(config: TrainConfig, train) -> float:
     """Train like a hand-written loop over the cached tensors; return the images per second."""
-    from classifier.registry import create_model, model_info
+    from classifier.factory import create_model
+    from classifier.registry import model_info
 
     precision, _ = choose_precision(config, torch.device("cpu"), model_info(config.arch).family)
     train_preset, _ = presets_for(config)

@@ -26,7 +26,8 @@ SPLIT = (0.9, 0.0, 0.1)
 
 def model_only(config: TrainConfig, images: int) -> float:
     """Return images per second of forward/backward/step on one fixed, preprocessed batch."""
-    from classifier.registry import create_model, model_info
+    from classifier.factory import create_model
+    from classifier.registry import model_info
 
     precision, _ = choose_precision(config, torch.device("cpu"), model_info(config.arch).family)
     torch.manual_seed(0)

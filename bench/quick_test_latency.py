@@ -41,8 +41,8 @@ def saved_resnet(owner):
     import torch
     from django.conf import settings
 
+    from classifier.factory import create_model
     from classifier.presets import EvalPreset
-    from classifier.registry import create_model
     from classifier.weights import ModelCard, save_model
     from webapp.datasets.models import Dataset, DatasetVersion
     from webapp.runs.models import ModelArtifact, TrainingRun

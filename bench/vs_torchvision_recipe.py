@@ -115,7 +115,7 @@ def main() -> None:
     args = parser.parse_args()
     epochs = args.epochs + args.epochs % 2
     config = TrainConfig.from_dict({**defaults_for("resnet18"), "image_size": IMAGE_SIZE, "epochs": epochs,
-                                    "batch_size": BATCH})
+                                    "batch_size": BATCH, "mirror": True})  # torchvision's side flips too
     print_header(__doc__.split("\n\n")[1].replace("\n", " "),
                  {"lux_config": config.to_dict(), "torchvision": "SGD lr 0.1 momentum 0.9 wd 1e-4, cosine, label "
                   "smoothing 0.1, fp32, DataLoader(num_workers=2, batch 64), RandomResizedCrop(64) + flip",

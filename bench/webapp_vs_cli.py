@@ -111,7 +111,7 @@ def main() -> None:
     data_dir = start_django("lux-bench-webapp-cli-")
     from django.contrib.auth import get_user_model
 
-    from webapp.runs.launch_form import LaunchForm
+    from webapp.runs.forms import LaunchForm
     from webapp.runs.models import TrainingRun
 
     user = get_user_model().objects.create_user("bench", password="not-used-for-login-42")

@@ -1,5 +1,9 @@
 """Lux's model zoo: what a model is and how it answers (pure PyTorch, no Django)."""
 
+# Importing the architectures registers them, as timm's package import does: any import of a classifier
+# module runs this file first, so the registry is full before anyone lists or builds from it.
+from classifier import architectures  # noqa: F401
+from classifier.factory import create_model, load_model, parameter_count
 from classifier.metrics import classification_metrics, confusion_matrix
 from classifier.netspec import LayerShape, SpecError, build_network, layer_shapes
 from classifier.predict import predict_topk
@@ -23,16 +27,13 @@ from classifier.registry import (
     ModelInfo,
     UnknownModel,
     check_image_size,
-    create_model,
     list_models,
     model_info,
-    parameter_count,
     register_model,
 )
 from classifier.weights import (
     ModelCard,
     WeightsError,
-    load_model,
     load_weights_into,
     read_state_dict,
     save_model,

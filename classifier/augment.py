@@ -30,11 +30,11 @@ def _reflect(index: Tensor, length: int) -> Tensor:
 
 
 def pad_crop_flip(images: Tensor, size: int, *, pad: int, crop: bool, flip: bool,
-                  generator: torch.Generator | None) -> Tensor:
-    """Return random `size` crops of reflect-padded images, some mirrored, as one gather."""
+                  generator: torch.Generator | None, rotate: bool = False) -> Tensor:
+    """Return random `size` crops of reflect-padded images, some mirrored, some turned, as one gather."""
     batch, _, side, _ = images.shape  # (B, 3, R, R) uint8
     device = images.device
-    if not (crop or flip):
+    if not (crop or flip or rotate):
         return centre_crop(images, size)
     if crop:
         offsets = _integers(-pad, side - size + pad + 1, (batch, 2), generator, device)  # (B, 2)
@@ -46,8 +46,27 @@ def pad_crop_flip(images: Tensor, size: int, *, pad: int, crop: bool, flip: bool
     if flip:
         mirrored = _uniform((batch, 1), 0, 1, generator, device) < 0.5
         cols = torch.where(mirrored, cols.flip(1), cols)
-    picked = images[torch.arange(batch, device=device)[:, None, None], :, rows[:, :, None], cols[:, None, :]]
+    rows, cols = rows[:, :, None].expand(-1, -1, size), cols[:, None, :].expand(-1, size, -1)  # (B, size, size)
+    if rotate:  # drawn after the others, so runs without rotation draw exactly what they always drew
+        rows, cols = _quarter_turns(rows, cols, _integers(0, 4, (batch,), generator, device))
+    picked = images[torch.arange(batch, device=device)[:, None, None], :, rows, cols]
     return picked.permute(0, 3, 1, 2)  # (B, size, size, 3) -> (B, 3, size, size), channels-last in memory
+
+
+def _quarter_turns(rows: Tensor, cols: Tensor, turns: Tensor) -> Tensor:
+    """Turn (B, S, S) source-index maps by `turns` (B,) quarter turns anticlockwise, each map its own."""
+    # Output pixel (i, j) of a map turned once reads the unturned map at (j, S-1-i); twice, at (S-1-i, S-1-j).
+    turned = [(rows, cols)]
+    for _ in range(3):
+        r, c = turned[-1]
+        turned.append((r.transpose(1, 2).flip(1), c.transpose(1, 2).flip(1)))
+    pick = turns.view(-1, 1, 1)
+    out_rows = torch.zeros_like(rows)
+    out_cols = torch.zeros_like(cols)
+    for k, (r, c) in enumerate(turned):
+        out_rows = torch.where(pick == k, r, out_rows)
+        out_cols = torch.where(pick == k, c, out_cols)
+    return out_rows, out_cols
 
 
 def _warp(images: Tensor, theta: Tensor, size: int, padding: str = "zeros") -> Tensor:
@@ -57,8 +76,8 @@ def _warp(images: Tensor, theta: Tensor, size: int, padding: str = "zeros") -> T
 
 
 def resized_crop_flip(images: Tensor, size: int, *, scale: tuple[float, float], flip: bool,
-                      generator: torch.Generator | None) -> Tensor:
-    """Return random-resized crops (area fraction in `scale`, aspect 3/4..4/3), some mirrored."""
+                      generator: torch.Generator | None, rotate: bool = False) -> Tensor:
+    """Return random-resized crops (area fraction in `scale`, aspect 3/4..4/3), some mirrored, some turned."""
     batch, device = images.shape[0], images.device  # (B, 3, R, R) float
     area = _uniform(batch, scale[0], scale[1], generator, device)
     log_ratio = _uniform(batch, math.log(3 / 4), math.log(4 / 3), generator, device)
@@ -72,6 +91,11 @@ def resized_crop_flip(images: Tensor, size: int, *, scale: tuple[float, float], 
     theta = torch.zeros(batch, 2, 3, device=device)
     theta[:, 0, 0], theta[:, 0, 2] = width * sign, centre_x
     theta[:, 1, 1], theta[:, 1, 2] = height, centre_y
+    if rotate:  # a quarter turn of the output square: output (x, y) reads the crop at R_k (x, y)
+        angle = _integers(0, 4, (batch,), generator, device).float() * (math.pi / 2)
+        cos, sin = angle.cos().round(), angle.sin().round()
+        turn = torch.stack([torch.stack([cos, -sin], 1), torch.stack([sin, cos], 1)], 1)  # (B, 2, 2)
+        theta[:, :, :2] = theta[:, :, :2] @ turn
     # Crops lie inside the image, but bilinear taps of an enlarged crop reach half a pixel past its edge.
     return _warp(images, theta, size, padding="border")  # (B, 3, size, size)
 

@@ -125,13 +125,14 @@ class EvalPreset(_Preset):
 
 
 class TrainPreset(_Preset):
-    """Random crop (pad-and-crop when small, random-resized-crop when large), flip, colour, TrivialAugment."""
+    """Random crop (pad-and-crop when small, random-resized-crop when large), mirror, quarter turns, colour,
+    TrivialAugment; mirroring and turning only where the data allows it (`flip`, `rotate`), so off by default."""
 
-    _saved = ("size", "resize_size", "mode", "flip", "crop", "trivial_augment", "color_jitter", "crop_scale",
-              "mean", "std")
+    _saved = ("size", "resize_size", "mode", "flip", "rotate", "crop", "trivial_augment", "color_jitter",
+              "crop_scale", "mean", "std")
 
-    def __init__(self, *, size: int, resize_size: int | None = None, mode: str = "auto", flip: bool = True,
-                 crop: bool = True, trivial_augment: bool = False, color_jitter: float = 0.0,
+    def __init__(self, *, size: int, resize_size: int | None = None, mode: str = "auto", flip: bool = False,
+                 rotate: bool = False, crop: bool = True, trivial_augment: bool = False, color_jitter: float = 0.0,
                  crop_scale: tuple[float, float] = (0.25, 1.0), mean=IMAGENET_MEAN, std=IMAGENET_STD):
         super().__init__(size=size, resize_size=resize_size, mean=mean, std=std)
         if mode not in MODES:
@@ -141,7 +142,8 @@ class TrainPreset(_Preset):
         if not 0 < crop_scale[0] <= crop_scale[1] <= 1:
             raise ValueError(f"crop_scale must be (low, high) with 0 < low <= high <= 1, got {crop_scale!r}")
         self.mode = ("small" if size <= SMALL_IMAGE_MAX else "large") if mode == "auto" else mode
-        self.flip, self.crop, self.trivial_augment = bool(flip), bool(crop), bool(trivial_augment)
+        self.flip, self.rotate, self.crop = bool(flip), bool(rotate), bool(crop)
+        self.trivial_augment = bool(trivial_augment)
         self.color_jitter, self.crop_scale = float(color_jitter), tuple(float(s) for s in crop_scale)
 
     @property
@@ -171,10 +173,10 @@ class TrainPreset(_Preset):
         if self.mode == "small" or not self.crop:
             pad = self.pad if self.crop and self.mode == "small" else 0
             x = augment.pad_crop_flip(images, self.size, pad=pad, crop=self.crop, flip=self.flip,
-                                      generator=generator)  # (B, 3, size, size) uint8, 0..255
+                                      rotate=self.rotate, generator=generator)  # (B, 3, size, size) uint8
         else:
             x = augment.resized_crop_flip(images.float(), self.size, scale=self.crop_scale, flip=self.flip,
-                                          generator=generator)  # (B, 3, size, size) float, 0..255
+                                          rotate=self.rotate, generator=generator)  # (B, 3, size, size) float
         if not (self.color_jitter or self.trivial_augment):
             return self._normalize(x, top=255)  # (B, 3, size, size) float32
         x = x.float() / 255
@@ -200,10 +202,14 @@ def preset_from_dict(d: dict) -> EvalPreset | TrainPreset:
 
 
 def augment_presets() -> dict[str, dict]:
-    """Return the named training augmentations as TrainPreset keyword arguments (without size)."""
+    """Return the named training augmentations as TrainPreset keyword arguments (without size).
+
+    Mirroring and quarter turns are not part of a level: they depend on what the images show, so the
+    caller adds flip=True / rotate=True where the data allows them (every level but "none" then uses them).
+    """
     return {
-        "none": {"flip": False, "crop": False},
-        "light": {"flip": True, "crop": True},
-        "standard": {"flip": True, "crop": True, "color_jitter": 0.2},
-        "strong": {"flip": True, "crop": True, "color_jitter": 0.2, "trivial_augment": True},
+        "none": {"crop": False},
+        "light": {"crop": True},
+        "standard": {"crop": True, "color_jitter": 0.2},
+        "strong": {"crop": True, "color_jitter": 0.2, "trivial_augment": True},
     }

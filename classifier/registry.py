@@ -1,13 +1,11 @@
-"""The model registry: every architecture Lux can build, keyed by name."""
+"""The model registry: every architecture Lux can build, keyed by name (building is classifier.factory)."""
 
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import torch
 from torch import nn
 
 FAMILIES = ("vgg", "resnet", "vit", "custom")
@@ -103,28 +101,25 @@ def register_model(
     return decorator
 
 
-def _populated() -> dict[str, ModelInfo]:
-    """Return the registry after importing the modules that fill it."""
-    import classifier.architectures  # noqa: F401  (registers every architecture on import)
-
-    return _INFOS
-
-
 def list_models(family: str | None = None) -> list[str]:
     """Return the registered names, optionally only those of one family."""
-    infos = _populated()
     if family is not None and family not in FAMILIES:
         raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
-    names = [name for name, info in infos.items() if family is None or info.family == family]
-    return sorted(names, key=lambda name: FAMILIES.index(infos[name].family))  # stable: registration order
+    names = [name for name, info in _INFOS.items() if family is None or info.family == family]
+    return sorted(names, key=lambda name: FAMILIES.index(_INFOS[name].family))  # stable: registration order
 
 
 def model_info(name: str) -> ModelInfo:
     """Return the registry entry for `name`."""
-    infos = _populated()
-    if name not in infos:
-        raise UnknownModel(name, list(infos))
-    return infos[name]
+    if name not in _INFOS:
+        raise UnknownModel(name, list(_INFOS))
+    return _INFOS[name]
+
+
+def model_builder(name: str) -> Builder:
+    """Return the builder registered under `name`."""
+    model_info(name)  # raises UnknownModel with suggestions
+    return _BUILDERS[name]
 
 
 def check_image_size(name: str, image_size: int, spec: list[dict] | None = None) -> None:
@@ -148,42 +143,3 @@ def _small_alternative(info: ModelInfo) -> str | None:
         return None
     smalls = [n for n, i in _INFOS.items() if i.family == info.family and i.small]
     return smalls[0] if smalls else None
-
-
-def _build(name: str, *, num_classes: int, image_size: int | None, spec: list[dict] | None) -> nn.Module:
-    """Validate the request and call the registered builder."""
-    info = model_info(name)
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive whole number, got {num_classes!r}")
-    image_size = info.default_image_size if image_size is None else image_size
-    check_image_size(name, image_size, spec)
-    extra = {"spec": spec} if info.family == "custom" else {}
-    return _BUILDERS[name](num_classes=num_classes, image_size=image_size, **extra)
-
-
-def create_model(
-    name: str,
-    *,
-    num_classes: int,
-    image_size: int | None = None,
-    pretrained: str | os.PathLike | None = None,
-    spec: list[dict] | None = None,
-) -> nn.Module:
-    """Build `name` for `num_classes` classes; `pretrained` is None, "imagenet" or a weights file."""
-    model = _build(name, num_classes=num_classes, image_size=image_size, spec=spec)
-    pretrained = {True: "imagenet", False: None}.get(pretrained, pretrained)  # timm's boolean spelling
-    if pretrained is not None:
-        from classifier.pretrained import load_pretrained
-
-        load_pretrained(model, name, pretrained, num_classes=num_classes)
-    return model
-
-
-def parameter_count(
-    name: str, *, num_classes: int = 10, image_size: int | None = None, spec: list[dict] | None = None
-) -> int:
-    """Return the number of parameters `name` would have, without allocating or initialising it."""
-    # The meta device records shapes only, so counting ViT-L costs milliseconds, not gigabytes.
-    with torch.device("meta"):
-        model = _build(name, num_classes=num_classes, image_size=image_size, spec=spec)
-    return sum(p.numel() for p in model.parameters())

@@ -74,16 +74,6 @@ def read_card(path: str | os.PathLike) -> ModelCard:
         raise WeightsError(f"{Path(path).name} has an unreadable model card: {error}") from error
 
 
-def load_model(path: str | os.PathLike, *, device: str | torch.device = "cpu") -> tuple[nn.Module, ModelCard]:
-    """Rebuild a saved model from its card, load its weights, and return it in eval mode."""
-    from classifier.registry import create_model
-
-    card = read_card(path)
-    model = create_model(card.arch, num_classes=card.num_classes, image_size=card.image_size, spec=card.spec)
-    load_weights_into(model, read_state_dict(path), strict_head=True)
-    return model.to(device).eval(), card
-
-
 def _safetensors_header(path: Path) -> dict | None:
     """Return the JSON header if `path` is laid out as safetensors (8-byte length, then JSON), else None."""
     with open(path, "rb") as file:

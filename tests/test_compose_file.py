@@ -36,3 +36,12 @@ def test_worker_commands_match_the_makefile():
     for service in ("worker-gpu", "worker-cpu"):
         command = " ".join(compose()["services"][service]["command"])
         assert ".venv/bin/python -m celery -A webapp worker -Q " in command
+
+
+def test_the_web_server_is_published_on_this_host_only_behind_a_trusted_proxy():
+    web = compose()["services"]["web"]
+    # Plain HTTP: only a TLS proxy on the same host may reach it, never the network.
+    assert web["ports"] == ["127.0.0.1:8000:8000"]
+    assert web["environment"]["LUX_BEHIND_PROXY"] == "true"
+    assert web["environment"]["DATABASE_URL"].startswith("postgres://lux:")  # the shared settings are kept
+    assert all("LUX_BEHIND_PROXY" not in compose()["services"][s]["environment"] for s in ("worker-gpu", "worker-cpu"))

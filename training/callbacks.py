@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 
 @dataclass
@@ -60,17 +63,34 @@ class Callback:
         return False
 
 
+def finite_or_none(value: Any) -> Any:
+    """Return `value` with every NaN or infinite float, however deeply nested, replaced by None."""
+    # JSON has no NaN: a database JSON column rejects the whole row, so one bad number loses them all.
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(finite_or_none(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.replace(value, **{f.name: finite_or_none(getattr(value, f.name))
+                                             for f in dataclasses.fields(value)})
+    return value
+
+
 class CallbackList(Callback):
-    """Fan one call out to several callbacks."""
+    """Fan one call out to several callbacks, with every number in it finite or None."""
 
     def __init__(self, callbacks: Iterable[Callback]):
         self.callbacks = list(callbacks)
 
     def on_progress(self, p: Progress) -> None:
+        p = finite_or_none(p)
         for callback in self.callbacks:
             callback.on_progress(p)
 
     def on_epoch_end(self, s: EpochStats) -> None:
+        s = finite_or_none(s)
         for callback in self.callbacks:
             callback.on_epoch_end(s)
 

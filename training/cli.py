@@ -2,7 +2,8 @@
 
 Writes OUT/model.safetensors, OUT/metrics.json (on the test split), OUT/predictions.json and
 checkpoints under OUT/checkpoints/. Every TrainConfig field is an option; those not given take
-the architecture's defaults (training.config.defaults_for).
+the recipe that fits the folder (training.recipes: epochs from the number of training images, batch
+size, learning rate, image size from the images' median size) over the architecture's defaults.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ _HELP = {
     "momentum": "SGD momentum (AdamW: beta1)",
     "scheduler": "cosine, step, onecycle or none (all with optional warm-up)",
     "augment": "none, light, standard or strong",
-    "flip": "mirror training images (--no-flip for text, digits, anything with a handedness)",
+    "mirror": "the images may be mirrored (natural photos; never text, digits, anything with a handedness)",
+    "rotate": "the images may be turned by quarter turns (textures, microscopy, aerial photos: no up)",
     "mixed_precision": "auto (bf16 where the device has it), bf16 or off",
     "channels_last": "auto, on or off",
     "deterministic": "reproducible kernels (slower)",
@@ -103,10 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """Return the validated config: TrainConfig defaults < the architecture's defaults < given options."""
+def given_settings(args: argparse.Namespace) -> dict:
+    """Return the TrainConfig options given on the command line."""
     names = [f.name for f in dataclasses.fields(TrainConfig)]
-    given = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def config_from_args(args: argparse.Namespace, recipe: dict | None = None) -> TrainConfig:
+    """Return the validated config: TrainConfig defaults < the architecture's < the recipe < given options."""
+    given = given_settings(args)
     arch = given.get("arch", TrainConfig().arch)
     try:
         base = defaults_for(arch, pretrained=given.get("pretrained"))
@@ -114,7 +121,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         raise ConfigError({"arch": str(exc)})
     if "image_size" in given:
         base.pop("image_size")
-    return TrainConfig.from_dict({**base, **given})
+    return TrainConfig.from_dict({**base, **(recipe or {}), **given})
 
 
 class ProgressBar(Callback):
@@ -200,11 +207,19 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"error: {exc}", EXIT_USAGE)
     except ConfigError as exc:
         return _fail(f"error: invalid settings: {exc}", EXIT_USAGE)
+    from training.data import scan_image_folder
     from training.pipeline import train_folder
+    from training.recipes import recipe_for_source
 
     ctx = distributed.init_from_env()
     bar = ProgressBar(enabled=not args.quiet and ctx.is_main)
     try:
+        source = scan_image_folder(args.data, seed=args.split_seed, ratios=ratios)
+        recipe = recipe_for_source(source, config.arch, pretrained=config.pretrained, spec=config.spec,
+                                   given=given_settings(args))
+        config = config_from_args(args, recipe.settings)
+        if ctx.is_main and not args.quiet:
+            print(f"recipe: {recipe.explanation}", file=sys.stderr)
         run = train_folder(args.data, args.out, config, cache_dir=args.cache_dir, workers=args.workers,
                            ratios=ratios, split_seed=args.split_seed, resume=args.resume,
                            callbacks=[bar, InterruptStop()])
@@ -226,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
               f"and {run.out_dir}/metrics.json")
         for warning in m["warnings"]:
             print(f"warning: {warning}", file=sys.stderr)
+        for h in m["health"]:
+            fix = ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in h["suggested"].items())
+            print(f"warning: {h['message']} {h['cause']}" + (f" Try {fix}." if fix else ""), file=sys.stderr)
     return 0
 
 

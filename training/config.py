@@ -44,7 +44,8 @@ class TrainConfig:
     warmup_epochs: float = 0.0
     label_smoothing: float = 0.1
     augment: str = "light"
-    flip: bool = True  # mirror images in training; turn off for text, digits, anything with a handedness
+    mirror: bool = False  # the data's answer to "May these images be mirrored?" (never for text or digits)
+    rotate: bool = False  # "May they be rotated?": quarter turns, for images with no up (textures, cells, aerial)
     mixed_precision: str = "auto"
     channels_last: str = "auto"
     seed: int = 0
@@ -73,7 +74,8 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Build and validate a config from a dict, rejecting unknown keys by name."""
+        """Build and validate a config from a dict (older layouts upgraded), rejecting unknown keys by name."""
+        data = upgrade_dict(data)
         known = [f.name for f in dataclasses.fields(cls)]
         errors = {}
         for key in data:
@@ -85,6 +87,19 @@ class TrainConfig:
         config = cls(**data)
         config.validate()
         return config
+
+
+def upgrade_dict(data: dict[str, Any]) -> dict[str, Any]:
+    """Return a saved config dict in today's layout, so runs saved by older versions resume exactly."""
+    data = dict(data)
+    # Before "mirror" there was "flip", on by default and always saved; a saved config without "mirror"
+    # that has "flip" trained with its value. One without either is new and takes mirror's default (False).
+    if "flip" in data:
+        flip = data.pop("flip")
+        if "mirror" in data and data["mirror"] != flip:
+            raise ConfigError({"flip": "is the old name of 'mirror'; give only 'mirror'"})
+        data["mirror"] = flip
+    return data
 
 
 def _is_int(value) -> bool:
@@ -127,7 +142,8 @@ def _field_errors(c: TrainConfig) -> dict[str, str]:
         "warmup_epochs": _number_range(c.warmup_epochs, 0, 100_000),
         "label_smoothing": _number_range(c.label_smoothing, 0, 1, high_open=True),
         "augment": _augment_error(c.augment),
-        "flip": None if isinstance(c.flip, bool) else "must be true or false",
+        "mirror": None if isinstance(c.mirror, bool) else "must be true or false",
+        "rotate": None if isinstance(c.rotate, bool) else "must be true or false",
         "mixed_precision": _choice(c.mixed_precision, MIXED_PRECISION),
         "channels_last": _choice(c.channels_last, CHANNELS_LAST),
         "seed": _int_range(c.seed, 0, 2**31 - 1),

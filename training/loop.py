@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -10,13 +11,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from classifier.registry import create_model, model_info
+from classifier.factory import create_model
+from classifier.registry import model_info
 from training import distributed
 from training.batches import BatchFeeder, class_weights, epoch_order, sample_weights, steps_per_epoch
 from training.cache import CachedData
 from training.callbacks import Callback, CallbackList, EpochStats, Progress
 from training.checkpoint import CheckpointManager, load_checkpoint
-from training.config import ConfigError, TrainConfig
+from training.config import ConfigError, TrainConfig, upgrade_dict
 from training.device import choose_precision, resolve_device, set_determinism
 from training.evaluate import loss_and_accuracy
 from training.optim import OPTIMIZERS, SCHEDULERS, param_groups
@@ -31,9 +33,9 @@ RESUMABLE_CHANGES = frozenset({"patience", "keep_last", "device", "compile"})
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; `.epoch` and `.step` (from 1) say where."""
 
-    def __init__(self, *, epoch: int, step: int, steps: int, value: float, lr: float):
+    def __init__(self, *, epoch: int, step: int, steps: int, value: float, lr: float, where: str = "the loss"):
         self.epoch, self.step, self.value = epoch, step, value
-        super().__init__(f"training diverged: the loss became {value} at epoch {epoch}, step {step} of {steps} "
+        super().__init__(f"training diverged: {where} became {value} at epoch {epoch}, step {step} of {steps} "
                          f"(lr {lr:.3g}); lower the learning rate or set grad_clip")
 
 
@@ -50,6 +52,7 @@ class FitResult:
     warnings: list[str] = field(default_factory=list)
     early_stopped: bool = False
     eval_preset: object = None  # classifier.presets.EvalPreset matching the training preset
+    steps_per_epoch: int = 0  # optimisation steps in one epoch (config.epochs of them make the run)
 
 
 def fit(config: TrainConfig, data: CachedData, *, out_dir, callbacks: Iterable[Callback] = (),
@@ -219,6 +222,14 @@ class _Trainer:
                               steps=self.steps, lr=self._lr()))
         val_start = time.monotonic()
         val_loss, val_accuracy = self._validate()
+        # The last step's update is checked by no training loss: NaN weights show up here first, and must
+        # stop the run before any callback hears of the epoch (NaN is no JSON value, so no database's).
+        if val_loss is not None and not math.isfinite(val_loss):
+            raise TrainingDiverged(epoch=s.epoch + 1, step=self.steps, steps=self.steps, value=val_loss,
+                                   lr=self._lr(), where="the validation loss")
+        if val_loss is None and not all(bool(p.isfinite().all()) for p in self.model.parameters()):
+            raise TrainingDiverged(epoch=s.epoch + 1, step=self.steps, steps=self.steps, value=float("nan"),
+                                   lr=self._lr(), where="a weight")
         seen = max(float(train[2]), 1.0)
         stats = EpochStats(epoch=s.epoch + 1, train_loss=float(train[0]) / seen, train_accuracy=float(train[1]) / seen,
                            val_loss=val_loss, val_accuracy=val_accuracy, lr=self._lr(),
@@ -268,8 +279,9 @@ class _Trainer:
             self.warnings.append("no checkpoint to resume from; started from the beginning")
             return
         checkpoint = load_checkpoint(path)
+        saved = upgrade_dict(checkpoint["config"])  # a checkpoint from before "mirror" still resumes exactly
         changed = {k: f"differs from the checkpoint being resumed ({v!r}); start a new run to change it"
-                   for k, v in checkpoint["config"].items()
+                   for k, v in saved.items()
                    if k not in RESUMABLE_CHANGES and getattr(self.config, k, v) != v}
         if changed:
             raise ConfigError(changed)
@@ -320,4 +332,4 @@ class _Trainer:
                      force=True)
         return FitResult(model=self.model, best_epoch=s.best_epoch, history=history, stopped=stopped,
                          checkpoint_path=self.last_checkpoint, device=self.device, warnings=self.warnings,
-                         early_stopped=early, eval_preset=self.eval_preset)
+                         early_stopped=early, eval_preset=self.eval_preset, steps_per_epoch=self.steps)

@@ -107,9 +107,12 @@ def _onecycle(optimizer, config, steps_per_epoch: int):
     # One step more than the run takes, so the lr after the final step is the schedule's floor.
     total = config.epochs * steps_per_epoch
     pct = config.warmup_epochs / config.epochs if config.warmup_epochs > 0 else 0.25
+    # The warm-up must end at step 1 or later: OneCycleLR divides by its length, zero when it ends at
+    # step 0 (3 epochs of one step at 25% did), and a warm-up that short is no warm-up anyway.
+    pct = min(max(pct, 0.01, 2 / (total + 1)), 0.9)
     return torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=[g["lr"] for g in optimizer.param_groups], total_steps=total + 1,
-        pct_start=min(max(pct, 0.01), 0.9), div_factor=25.0, final_div_factor=1e3,
+        pct_start=pct, div_factor=25.0, final_div_factor=1e3,
         # Momentum dips while the lr peaks (the one-cycle recipe), topping out at the configured value.
         cycle_momentum=isinstance(optimizer, torch.optim.SGD) and config.momentum > 0,
         base_momentum=config.momentum * 0.85 / 0.95, max_momentum=config.momentum)

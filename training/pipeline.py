@@ -15,6 +15,7 @@ from training.callbacks import Callback, CallbackList, Progress
 from training.config import TrainConfig
 from training.data import scan_image_folder
 from training.evaluate import evaluate
+from training.health import check_run
 from training.loop import FitResult, fit
 from training.preprocessing import cache_size_for, presets_for
 
@@ -60,6 +61,9 @@ def train_folder(data_dir: str | os.PathLike, out_dir: str | os.PathLike, config
     warnings = list(result.warnings)
     if split != "test":
         warnings.append("the folder has no test images; these metrics are on the validation split")
+    steps = result.steps_per_epoch * config.epochs
+    health = check_run(result.history, num_classes=len(data.class_names), config=config, steps=steps,
+                       confusion=evaluation["confusion_matrix"], class_names=data.class_names)
     metrics = {
         "split": split,
         "test_accuracy": evaluation["top1"],
@@ -77,6 +81,7 @@ def train_folder(data_dir: str | os.PathLike, out_dir: str | os.PathLike, config
                   "errors": [{"file": os.fspath(source.records[i].source), "message": m} for i, m in data.errors]},
         "timings": timings,
         "warnings": warnings,
+        "health": [h.to_dict() for h in health],
     }
     train_preset, _ = presets_for(config)
     card = ModelCard(arch=config.arch, num_classes=len(data.class_names), class_names=data.class_names,

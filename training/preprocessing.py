@@ -10,9 +10,9 @@ def presets_for(config: TrainConfig) -> tuple[TrainPreset, EvalPreset]:
     """Return the training and evaluation presets for `config` (both read the same cache)."""
     # ImageNet statistics for every model: pretrained weights expect them, and from scratch they do no harm.
     augment = dict(augment_presets()[config.augment])
-    if not config.flip:
-        augment["flip"] = False
-    train = TrainPreset(size=config.image_size, mean=IMAGENET_MEAN, std=IMAGENET_STD, **augment)
+    moves = config.augment != "none"  # "none" means none: the data's permissions are not orders
+    train = TrainPreset(size=config.image_size, mean=IMAGENET_MEAN, std=IMAGENET_STD, flip=config.mirror and moves,
+                        rotate=config.rotate and moves, **augment)
     return train, train.eval_preset()
 
 

@@ -1,14 +1,19 @@
 """Start Lux on one machine: migrate, then the web server and one worker per queue, as children of this process.
 
-Ctrl-C (SIGINT) or SIGTERM stops every child; if one child dies, the others are stopped too.
+A child that dies is started again after a back-off that doubles (1 s, 2 s, 4 s ... at most 30 s); a crash more
+than a minute after the last one starts the count afresh. Only Ctrl-C (SIGINT), SIGTERM, or a child crashing
+5 times in a row, each within a minute of the last, stops every child.
 """
 
 import argparse
+import math
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,18 +34,108 @@ def commands(host: str, port: int, web_workers: int) -> dict[str, list[str]]:
     }
 
 
-def stop_all(children: dict[str, subprocess.Popen]) -> None:
-    """Ask every child to stop, then kill whatever is still alive after the grace period."""
-    for proc in children.values():
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + STOP_GRACE_S
-    for proc in children.values():
+def say(message: str, *, error: bool = False) -> None:
+    """Print one line of the supervisor's log, at once (the terminal and `make run` show it as it happens)."""
+    print(message, file=sys.stderr if error else sys.stdout, flush=True)
+
+
+def kill_leftovers(pgid: int) -> None:
+    """Kill what is left of a dead child's process group (a worker's pool processes outlive a SIGKILL)."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+@dataclass
+class Child:
+    """One supervised child: its command, its process (None while it waits out a back-off) and its crashes."""
+
+    name: str
+    command: list[str]
+    proc: subprocess.Popen | None = None
+    restart_at: float = 0.0
+    restarts: int = 0
+    streak: int = 0  # crashes in a row, each within the crash window of the one before
+    last_crash: float = field(default=-math.inf)
+
+
+class Supervisor:
+    """Keep a set of children running: restart a dead one with back-off, give up on one that keeps crashing."""
+
+    def __init__(self, commands: dict[str, list[str]], *, cwd: Path = ROOT, backoff_s: float = 1.0,
+                 max_backoff_s: float = 30.0, crash_limit: int = 5, crash_window_s: float = 60.0,
+                 poll_s: float = 0.5, stop_grace_s: float = STOP_GRACE_S):
+        self.children = [Child(name, cmd) for name, cmd in commands.items()]
+        self.cwd = cwd
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.crash_limit = crash_limit
+        self.crash_window_s = crash_window_s
+        self.poll_s = poll_s
+        self.stop_grace_s = stop_grace_s
+
+    def spawn(self, child: Child) -> None:
+        """Start one child in a process group of its own, so Ctrl-C reaches it only through us, in order."""
+        child.proc = subprocess.Popen(child.command, cwd=self.cwd, start_new_session=True)
+        say(f"{'restarted' if child.restarts else 'started'} {child.name} (pid {child.proc.pid})")
+
+    def check(self) -> str | None:
+        """Restart children that died or are due; return why everything must stop, or None."""
+        now = time.monotonic()
+        for child in self.children:
+            if child.proc is None:
+                if now >= child.restart_at:
+                    self.spawn(child)
+                continue
+            code = child.proc.poll()
+            if code is None:
+                continue
+            kill_leftovers(child.proc.pid)
+            child.proc = None
+            child.streak = child.streak + 1 if now - child.last_crash <= self.crash_window_s else 1
+            child.last_crash = now
+            if child.streak >= self.crash_limit:
+                return (f"{child.name} exited with code {code}: {child.streak} crashes in a row, each within "
+                        f"{self.crash_window_s:g} s of the last; stopping Lux")
+            delay = min(self.backoff_s * 2 ** (child.streak - 1), self.max_backoff_s)
+            child.restarts += 1
+            child.restart_at = now + delay
+            say(f"{child.name} exited with code {code}; restarting in {delay:g} s (restart {child.restarts})",
+                error=True)
+        return None
+
+    def stop(self) -> None:
+        """Ask every child to stop, then kill whatever is still alive after the grace period."""
+        running = [child.proc for child in self.children if child.proc is not None]
+        for proc in running:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + self.stop_grace_s
+        for proc in running:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            kill_leftovers(proc.pid)
+
+    def run(self, stopping: Callable[[], bool]) -> int:
+        """Start every child and keep them running until `stopping()` is true (0) or one keeps crashing (1)."""
+        exit_code = 0
         try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            for child in self.children:
+                self.spawn(child)
+            while not stopping():
+                reason = self.check()
+                if reason:
+                    say(reason, error=True)
+                    exit_code = 1
+                    break
+                time.sleep(self.poll_s)
+        finally:
+            self.stop()
+        return exit_code
 
 
 def main(argv=None) -> int:
@@ -64,24 +159,10 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
-    # Children get their own process group, so Ctrl-C reaches them only through us, in order.
-    children = {
-        name: subprocess.Popen(cmd, cwd=ROOT, start_new_session=True)
-        for name, cmd in commands(args.host, args.port, args.web_workers).items()
-    }
-    for name, proc in children.items():
-        print(f"started {name} (pid {proc.pid})", flush=True)
-    print(f"Lux is starting on http://{args.host}:{args.port}  (Ctrl-C stops it)", flush=True)
-    exit_code = 0
-    while not stopping:
-        dead = [name for name, proc in children.items() if proc.poll() is not None]
-        if dead:
-            print(f"{', '.join(dead)} exited; stopping Lux", file=sys.stderr, flush=True)
-            exit_code = 1
-            break
-        time.sleep(0.5)
-    stop_all(children)
-    print("Lux stopped.", flush=True)
+    supervisor = Supervisor(commands(args.host, args.port, args.web_workers))
+    say(f"Lux is starting on http://{args.host}:{args.port}  (Ctrl-C stops it)")
+    exit_code = supervisor.run(lambda: stopping)
+    say("Lux stopped.")
     return exit_code
 
 

@@ -1,6 +1,7 @@
 """Django settings for Lux, read from the environment (every variable is listed in .env.example)."""
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_results",
+    "axes",
     "webapp.core",
     "webapp.accounts",
     "webapp.api",
@@ -60,8 +62,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so every answer gets Permissions-Policy, static files and redirects included (webapp/core/headers.py).
+    "webapp.core.headers.PrivacyHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Pages run only Lux's own script files: no inline script, handler or style attribute (webapp/core/csp.py).
+    "webapp.core.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside the session and auth middleware: a database outage anywhere inside answers 503, not 500.
+    "webapp.core.db_outage.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -70,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a sign-in that hit the lockout into the page that says so.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "webapp.urls"
@@ -103,6 +113,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Axes first: it refuses a locked-out sign-in before any password is checked (it authenticates no one itself).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -167,16 +179,29 @@ HTTPS = env_bool("LUX_HTTPS", not DEBUG and not EMBEDDED)
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS and env_bool("LUX_SSL_REDIRECT", True)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+# Only a proxy in front may say the request came over HTTPS (and from which address); without one, any client could.
+LUX_BEHIND_PROXY = env_bool("LUX_BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if LUX_BEHIND_PROXY else None
 SECURE_HSTS_SECONDS = env_int("LUX_HSTS_SECONDS", 31536000 if HTTPS else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS and env_bool("LUX_HSTS_PRELOAD", True)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
+# --- Sign-in lockout (django-axes): after LUX_LOGIN_FAILURE_LIMIT failed sign-ins for one account, or from one
+# address (bad API tokens included), sign-in is refused for LUX_LOGIN_LOCKOUT_MINUTES, restarted by each new try.
+# Unlock early: admin > Axes > Access attempts (delete the row), or `manage.py axes_reset_username NAME`.
+AXES_FAILURE_LIMIT = env_int("LUX_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LUX_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = "webapp.accounts.services.lockout.lockout_parameters"
+AXES_CLIENT_IP_CALLABLE = "webapp.accounts.services.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "webapp.accounts.services.lockout.locked_out"
+# A success must not wipe the count: an attacker with any account could sign in to reset their address.
+AXES_RESET_ON_SUCCESS = False
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous request then gets 401 with a WWW-Authenticate header, not 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "webapp.accounts.authentication.LockoutTokenAuthentication",  # DRF's, with failed tokens counted
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -196,6 +221,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Bodies are documented as JSON (a form cannot say null); uploads name multipart/form-data themselves.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    "ENUM_NAME_OVERRIDES": {"SplitEnum": "webapp.datasets.models.Split",
+                            "EvaluableSplitEnum": "webapp.classify.services.jobs.VERSION_SPLITS"},
 }
 
 # --- Celery: namespace CELERY; two queues; tasks survive their worker.
@@ -235,5 +264,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # axes logs every sign-in and clean-up at INFO; its failures and lockouts are WARNINGs.
+    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }

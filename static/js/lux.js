@@ -1,4 +1,4 @@
-// Small helpers every page may use: CSRF-aware fetch and polling a JSON endpoint.
+// Small helpers every page may use: CSRF-aware fetch, polling a JSON endpoint, bar widths and confirmations.
 (function () {
   "use strict";
   function cookie(name) {
@@ -21,5 +21,16 @@
     }
     tick();
   }
+  // Size every [data-width] bar (a percentage): the policy forbids style="" attributes, not style set from a
+  // script, and the value is read as a number so markup can never smuggle other CSS in.
+  document.querySelectorAll("[data-width]").forEach(function (el) {
+    const percent = parseFloat(el.dataset.width);
+    if (isFinite(percent)) el.style.width = Math.min(100, Math.max(0, percent)) + "%";
+  });
+  // A form with data-confirm asks before it is sent (the policy forbids onsubmit="" handlers).
+  document.addEventListener("submit", function (e) {
+    const form = e.target;
+    if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) e.preventDefault();
+  }, true);
   window.Lux = { fetch: luxFetch, poll: poll, cookie: cookie };
 })();

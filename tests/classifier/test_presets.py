@@ -147,7 +147,7 @@ def test_small_crops_are_shifted_windows_of_the_reflected_image():
 
 def test_flips_mirror_about_half_the_images():
     images = random_batch(n=200, side=37)
-    out = TrainPreset(size=32, resize_size=37, crop=False, mean=(0, 0, 0), std=(1, 1, 1))(
+    out = TrainPreset(size=32, resize_size=37, crop=False, flip=True, mean=(0, 0, 0), std=(1, 1, 1))(
         images, generator=torch.Generator().manual_seed(0)) * 255
     centre = images[..., 2:34, 2:34].float()  # torchvision's CenterCrop rounding: round(2.5) == 2
     same = torch.isclose(out, centre, atol=1e-3).flatten(1).all(1)

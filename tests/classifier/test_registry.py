@@ -125,7 +125,7 @@ def test_custom_without_a_spec_is_a_default_cnn():
 
 
 def test_importing_it_pulls_in_no_web_framework():
-    code = ("import sys, classifier, classifier.weights, classifier.pretrained; "
+    code = ("import sys, classifier, classifier.factory, classifier.weights, classifier.pretrained; "
             "print([m for m in sys.modules if m.split('.')[0] in ('django', 'rest_framework', 'celery', 'webapp')])")
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)

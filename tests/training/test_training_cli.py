@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from classifier.weights import load_model
+from classifier.factory import load_model
 from training.cli import main
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import training.loop
-from classifier.registry import create_model
+from classifier.factory import create_model
 from tests.training.training_helpers import TINY_SPEC, tiny_config
 from training import Callback, TrainingDiverged, evaluate, fit
 

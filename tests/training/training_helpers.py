@@ -41,3 +41,70 @@ def tiny_config(**overrides) -> TrainConfig:
                   nesterov=True, weight_decay=5e-4, keep_last=2)
     values.update(overrides)
     return TrainConfig(**values)
+
+
+def _in_memory(images: np.ndarray, labels: np.ndarray, splits: list[str], class_names: list[str], key: str):
+    """Return a CachedData over (N, H, W, 3) uint8 images held in memory, ordered train, val, test."""
+    import torch
+
+    from training import CachedData
+
+    order = sorted(range(len(splits)), key=lambda i: ("train", "val", "test").index(splits[i]))
+    return CachedData(path=Path(f"/memory/{key}"), cache_size=images.shape[1], class_names=class_names, key=key,
+                      images=torch.from_numpy(np.ascontiguousarray(images[order].transpose(0, 3, 1, 2))),
+                      labels=torch.as_tensor(labels[order], dtype=torch.int64), splits=[splits[i] for i in order],
+                      record_indices=order)
+
+
+def digits_data(*, size: int = 32, train_per_class: int | None = None, seed: int = 0):
+    """Return scikit-learn's 8x8 digits upscaled to `size` px: 80/10/10 split, optionally fewer training images."""
+    import torch
+    import torch.nn.functional as F
+    from sklearn.datasets import load_digits
+
+    from training import stratified_split
+
+    digits = load_digits()
+    pixels = torch.from_numpy(digits.images).float()[:, None] * (255 / 16)  # (N, 1, 8, 8)
+    pixels = F.interpolate(pixels, size=(size, size), mode="bilinear", align_corners=False)
+    images = pixels.clamp(0, 255).round().byte().expand(-1, 3, -1, -1).permute(0, 2, 3, 1).numpy()
+    labels = digits.target
+    splits = stratified_split(labels.tolist(), seed=seed)
+    if train_per_class is not None:  # drop training images beyond the first `train_per_class` of each class
+        kept, seen = [], {}
+        for i, (label, split) in enumerate(zip(labels, splits, strict=True)):
+            seen[label] = seen.get(label, 0) + (split == "train")
+            if split != "train" or seen[label] <= train_per_class:
+                kept.append(i)
+        images, labels, splits = images[kept], labels[kept], [splits[i] for i in kept]
+    return _in_memory(images, labels, splits, [str(d) for d in range(10)], f"digits-{size}-{train_per_class}")
+
+
+def texture_data(*, size: int = 64, per_class: tuple[int, int, int] = (80, 30, 30), seed: int = 0):
+    """Return scikit-image's brick, grass and gravel photos cut into `size` px patches under changing light.
+
+    Train, val and test patches come from separate horizontal bands of each photo, so no pixel is shared.
+    """
+    from skimage import data
+
+    rng = np.random.default_rng(seed)
+    names = ["brick", "grass", "gravel"]
+    bands = {"train": (0, 320), "val": (320, 416), "test": (416, 512)}
+    images, labels, splits = [], [], []
+    for label, name in enumerate(names):
+        photo = getattr(data, name)().astype(np.float64)  # (512, 512) gray
+        for split, count in zip(bands, per_class, strict=True):
+            top, bottom = bands[split]
+            for _ in range(count):
+                y = rng.integers(top, bottom - size + 1)
+                x = rng.integers(0, photo.shape[1] - size + 1)
+                patch = photo[y:y + size, x:x + size] / 255
+                ramp = np.linspace(-1, 1, size)
+                angle = rng.uniform(0, 2 * np.pi)
+                light = rng.uniform(0.6, 1.4) + rng.uniform(0, 0.3) * (
+                    np.cos(angle) * ramp[None, :] + np.sin(angle) * ramp[:, None])
+                patch = np.clip(patch ** rng.uniform(0.7, 1.4) * light, 0, 1)
+                images.append(np.repeat((patch * 255).round().astype(np.uint8)[..., None], 3, axis=2))
+                labels.append(label)
+                splits.append(split)
+    return _in_memory(np.stack(images), np.array(labels), splits, names, f"textures-{size}-{seed}")

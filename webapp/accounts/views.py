@@ -4,20 +4,21 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required, user_passes_test
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.authtoken.models import Token
 
 from webapp.accounts.forms import AccountForm, NewAccountForm
+from webapp.accounts.models import FirstAccountClaim
 
 User = get_user_model()
 
 
-def no_account_yet() -> bool:
-    """Return whether Lux has no account at all (a fresh install)."""
-    return not User.objects.exists()
+def first_account_open() -> bool:
+    """Return whether the first account may still be created: a fresh install, never claimed."""
+    return not FirstAccountClaim.objects.exists() and not User.objects.exists()
 
 
 @method_decorator(login_not_required, name="dispatch")
@@ -26,7 +27,7 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def dispatch(self, request, *args, **kwargs):
-        if no_account_yet():
+        if first_account_open():
             return redirect("first_account")
         return super().dispatch(request, *args, **kwargs)
 
@@ -35,17 +36,21 @@ class LoginView(auth_views.LoginView):
 @require_http_methods(["GET", "POST"])
 def first_account(request):
     """Create the first account, an administrator; afterwards only administrators create accounts."""
-    if not no_account_yet():
+    if not first_account_open():
         messages.info(request, "Lux already has accounts: sign in, or ask an administrator for one.")
         return redirect("login")
     form = AccountForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            # Checked again inside the transaction so two racing visitors cannot both become the first admin.
-            if not no_account_yet():
-                return redirect("login")
-            user = form.save(is_admin=True)
-        login(request, user)
+        try:
+            with transaction.atomic():
+                # A check before the insert cannot stop racing visitors (each sees no account yet); the claim's
+                # fixed primary key can: the database lets one insert succeed and fails every other.
+                FirstAccountClaim.objects.create(username=form.cleaned_data["username"])
+                user = form.save(is_admin=True)
+        except IntegrityError:
+            messages.info(request, "Someone else has just created the first account: ask them for an account.")
+            return redirect("login")
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")  # the one that signs in
         messages.success(request, f"Welcome, {user.username}. You are Lux's administrator.")
         return redirect("dashboard")
     return render(request, "accounts/first_account.html", {"form": form})

@@ -6,12 +6,16 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from webapp.core.errors import FieldError
+
 
 def json_exception_handler(exc, context):
-    """Return DRF's response, or a JSON 400 for request-size limits Django enforces."""
+    """Return DRF's response, a service's FieldError as its JSON body, or a JSON 400 for Django's request limits."""
     response = exception_handler(exc, context)
     if response is not None:
         return response
+    if isinstance(exc, FieldError):
+        return Response(exc.body(), status=exc.status)
     if isinstance(exc, TooManyFilesSent):
         limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
         return Response(

@@ -2,4 +2,14 @@
 
 from rest_framework.routers import DefaultRouter
 
-router = DefaultRouter()
+
+class IdRouter(DefaultRouter):
+    """Route only ids that are whole numbers a database can hold; any other id gets the API's JSON 404."""
+
+    def get_lookup_regex(self, viewset, lookup_prefix=""):
+        name = getattr(viewset, "lookup_url_kwarg", None) or getattr(viewset, "lookup_field", "pk")
+        value = getattr(viewset, "lookup_value_regex", "[0-9]{1,18}")  # 18 digits fit in 64 bits
+        return f"(?P<{lookup_prefix}{name}>{value})"
+
+
+router = IdRouter()

@@ -4,31 +4,36 @@ from __future__ import annotations
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from webapp.api.docs import ERRORS, FieldErrorsSerializer, answers
 from webapp.api.ownership import VisibleToUserMixin
+from webapp.api.renderers import FILE_RENDERERS
 from webapp.api.router import router
+from webapp.api.validation import query_params
 from webapp.classify import serializers as s
-from webapp.classify.api_jobs import JobViewSet, answers
+from webapp.classify.api_jobs import JobViewSet
 from webapp.classify.models import Explanation, ImportedModel
 from webapp.classify.services import refs
-from webapp.classify.services.explain import ExplainError, create_explanation, png_names
-from webapp.classify.services.exports import FORMATS, ExportRequestError, request_export
-from webapp.classify.services.imported import ImportModelError, delete_imported, import_model, parse_class_names
+from webapp.classify.services.access import visible_artifacts
+from webapp.classify.services.explain import create_explanation, png_names
+from webapp.classify.services.exports import FORMATS, ExportRequestError, artifact_download, request_export
+from webapp.classify.services.imported import delete_imported, import_model, parse_class_names
 from webapp.classify.services.quick import QuickTestError, quick_test
-from webapp.classify.views.access import PNG, stream_file
-from webapp.runs.models import CustomNetwork, ModelArtifact, TrainingRun
-from webapp.runs.views.access import get_run
+from webapp.core.files import PNG, stream_file
+from webapp.runs.models import CustomNetwork
+from webapp.runs.services.access import get_run
 
 MULTIPART = [MultiPartParser, FormParser]
-
-
-def field_error(field: str | None, message: str, code: int = 400) -> Response:
-    return Response({field: [message]} if field else {"detail": message}, status=code)
+PREDICT_400 = OpenApiResponse(
+    PolymorphicProxySerializer(component_name="PredictError", serializers=[FieldErrorsSerializer,
+                                                                           s.PredictResponseSerializer],
+                               resource_type_field_name=None),
+    description=f"{ERRORS[400].description} Or the image could not be read: the answer, with `error` saying why.")
 
 
 class ModelViewSet(viewsets.ViewSet):
@@ -37,6 +42,7 @@ class ModelViewSet(viewsets.ViewSet):
     @extend_schema(summary="Models to classify with: finished runs, imported models, local ImageNet weights",
                    responses=answers({200: s.ModelOptionSerializer(many=True)}, 401))
     def list(self, request):
+        """Return every model you may classify with, grouped, with the reference other endpoints take."""
         rows = [{"ref": value, "label": label, "group": group}
                 for group, options in refs.choices(request.user) for value, label in options]
         return Response(rows)
@@ -49,8 +55,9 @@ class PredictViewSet(viewsets.ViewSet):
 
     @extend_schema(summary="Classify one image (multipart): top-k classes with probabilities",
                    request={"multipart/form-data": s.PredictRequestSerializer},
-                   responses=answers({200: s.PredictResponseSerializer}, 400, 401, 404))
+                   responses=answers({200: s.PredictResponseSerializer, 400: PREDICT_400}, 401, 404, 500, 503))
     def create(self, request):
+        """Classify one uploaded image with a model, on the worker; 503 when no worker answers in time."""
         body = s.PredictRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         image = body.validated_data["image"]
@@ -65,12 +72,14 @@ class PredictViewSet(viewsets.ViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List imported models"),
+    list=extend_schema(summary="List imported models", responses=answers({200: s.ImportedModelSerializer(many=True)})),
     retrieve=extend_schema(summary="An imported model", responses=answers({200: s.ImportedModelSerializer})),
     destroy=extend_schema(summary="Delete an imported model and its file", responses=answers({204: None})),
 )
 class ImportedModelViewSet(VisibleToUserMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                            mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Models trained elsewhere: weights files you import to classify with, beside your finished runs."""
+
     queryset = ImportedModel.objects.select_related("owner")
     serializer_class = s.ImportedModelSerializer
     parser_classes = MULTIPART
@@ -79,6 +88,7 @@ class ImportedModelViewSet(VisibleToUserMixin, mixins.ListModelMixin, mixins.Ret
                    request={"multipart/form-data": s.ImportModelRequestSerializer},
                    responses=answers({201: s.ImportedModelSerializer}, 400, 401))
     def create(self, request):
+        """Check an uploaded weights file against its architecture and keep it as a model you can classify with."""
         body = s.ImportModelRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -86,41 +96,40 @@ class ImportedModelViewSet(VisibleToUserMixin, mixins.ListModelMixin, mixins.Ret
         if data.get("network"):
             network = CustomNetwork.objects.visible_to(request.user).filter(pk=data["network"]).first()
             if network is None:
-                return field_error("network", "No such custom network.")
-        try:
-            names = parse_class_names(data["class_names"]) if data.get("class_names", "").strip() else None
-            model = import_model(request.user, name=data["name"], upload=data["file"], arch=data.get("arch") or "",
-                                 network=network, class_names=names, image_size=data.get("image_size"))
-        except ImportModelError as error:
-            return field_error(error.field, error.message)
+                return Response({"network": ["No such custom network."]}, status=status.HTTP_400_BAD_REQUEST)
+        names = parse_class_names(data["class_names"]) if data.get("class_names", "").strip() else None
+        model = import_model(request.user, name=data["name"], upload=data["file"], arch=data.get("arch") or "",
+                             network=network, class_names=names, image_size=data.get("image_size"))
         return Response(s.ImportedModelSerializer(model).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):
         delete_imported(instance)
 
 
-def visible_exports(user):
-    runs = TrainingRun.objects.visible_to(user).values("pk")
-    kinds = [kind for _, kind in FORMATS.values()]
-    return ModelArtifact.objects.filter(run__in=runs, kind__in=kinds).select_related("run")
-
-
 @extend_schema_view(
-    list=extend_schema(summary="List TorchScript and ONNX exports of the runs you may see"),
+    list=extend_schema(summary="List TorchScript and ONNX exports of the runs you may see",
+                       parameters=[s.ExportFilterSerializer],
+                       responses=answers({200: s.ExportSerializer(many=True)}, 400, 401, 404)),
     retrieve=extend_schema(summary="An export with its parity check", responses=answers({200: s.ExportSerializer})),
 )
 class ExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """A run's model exported to TorchScript or ONNX, each checked against PyTorch on a few images."""
+
     serializer_class = s.ExportSerializer
     parser_classes = [JSONParser, *MULTIPART]
 
     def get_queryset(self):
-        rows = visible_exports(self.request.user).order_by("-created_at")
-        run = self.request.query_params.get("run")
-        return rows.filter(run_id=run) if run and run.isdigit() else rows
+        kinds = [kind for _, kind in FORMATS.values()]
+        rows = visible_artifacts(self.request.user).filter(kind__in=kinds).order_by("-created_at")
+        if self.action != "list":
+            return rows
+        run = query_params(self.request, s.ExportFilterSerializer).get("run")
+        return rows if run is None else rows.filter(run_id=run)
 
     @extend_schema(summary="Export a run's model (TorchScript or ONNX) with a parity check, on the worker",
                    request=s.ExportRequestSerializer, responses=answers({202: s.ExportSerializer}, 400, 401, 404, 409))
     def create(self, request):
+        """Queue an export of a finished run's model; answer 202 with the export to poll."""
         body = s.ExportRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         run = get_run(request.user, body.validated_data["run"])
@@ -132,20 +141,22 @@ class ExportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     @extend_schema(summary="Download the exported file", responses=answers({(200, "application/octet-stream"):
                                                                           OpenApiTypes.BINARY}))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], renderer_classes=FILE_RENDERERS)
     def download(self, request, pk=None):
-        from webapp.classify.views.models import artifact_response
-
-        return artifact_response(request.user, self.get_object().pk)
+        """Download the exported model file (404 until the export is done)."""
+        return artifact_download(request.user, self.get_object().pk)
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List explanations"),
+    list=extend_schema(summary="List explanations", responses=answers({200: s.ExplanationSerializer(many=True)})),
     retrieve=extend_schema(summary="An explanation: classes, method and links to its PNGs",
                            responses=answers({200: s.ExplanationSerializer})),
+    destroy=extend_schema(summary="Delete an explanation and its pictures", responses=answers({204: None})),
 )
 class ExplanationViewSet(VisibleToUserMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                          mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Why a model answered what it did about one image: Grad-CAM or attention, feature maps, filters."""
+
     queryset = Explanation.objects.all()
     serializer_class = s.ExplanationSerializer
     parser_classes = MULTIPART
@@ -154,14 +165,12 @@ class ExplanationViewSet(VisibleToUserMixin, mixins.ListModelMixin, mixins.Retri
                    request={"multipart/form-data": s.ExplainRequestSerializer},
                    responses=answers({201: s.ExplanationSerializer}, 400, 401, 404))
     def create(self, request):
+        """Explain one uploaded image with a model; answer with the explanation (the worker may still be busy)."""
         body = s.ExplainRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        try:
-            explanation = create_explanation(request.user, data["model"], data=data["image"].read(),
-                                             name=data["image"].name, class_index=data.get("class_index"))
-        except ExplainError as error:
-            return field_error(error.field, error.message)
+        explanation = create_explanation(request.user, data["model"], data=data["image"].read(),
+                                         name=data["image"].name, class_index=data.get("class_index"))
         return Response(s.ExplanationSerializer(explanation).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):
@@ -171,8 +180,10 @@ class ExplanationViewSet(VisibleToUserMixin, mixins.ListModelMixin, mixins.Retri
 
     @extend_schema(summary="One PNG of an explanation (input, overlay, heatmap, filters, stage-conv1, ...)",
                    responses=answers({(200, "image/png"): OpenApiTypes.BINARY}))
-    @action(detail=True, methods=["get"], url_path=r"png/(?P<kind>[a-z0-9-]+)", url_name="png")
+    @action(detail=True, methods=["get"], url_path=r"png/(?P<kind>[a-z0-9-]+)", url_name="png",
+            renderer_classes=FILE_RENDERERS)
     def png(self, request, pk=None, kind=""):
+        """Download one picture of the explanation; `kind` is one of the names in its `pictures`."""
         explanation = self.get_object()
         name = png_names(explanation).get(kind)
         if name is None:

@@ -8,7 +8,7 @@ from webapp.classify.services import refs
 from webapp.classify.services.imported import ImportModelError, parse_class_names
 from webapp.classify.services.jobs import MAX_TOP_K, VERSION_SPLITS
 from webapp.runs.models import CustomNetwork
-from webapp.runs.views.access import visible_versions
+from webapp.runs.services.access import visible_versions
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -3,14 +3,11 @@
 from django.urls import reverse
 from rest_framework import serializers
 
+from webapp.api.validation import MAX_INT, IdField, StrictTypes
 from webapp.classify.models import ClassificationJob, Explanation, ImportedModel
 from webapp.classify.services.explain import png_names
 from webapp.classify.services.jobs import MAX_TOP_K, VERSION_SPLITS, job_status
 from webapp.runs.models import ModelArtifact
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
 
 
 class ModelOptionSerializer(serializers.Serializer):
@@ -56,10 +53,11 @@ class ImportModelRequestSerializer(serializers.Serializer):
     file = serializers.FileField(help_text=".safetensors, or a PyTorch state dict as .pth/.pt (tensors only).")
     arch = serializers.CharField(required=False, allow_blank=True,
                                  help_text="A registered architecture; empty for a Lux .safetensors file.")
-    network = serializers.IntegerField(required=False, allow_null=True, help_text="A custom network id.")
+    # Multipart fields: a form cannot send null, so an empty or missing field means "none".
+    network = IdField(required=False, help_text="A custom network id.")
     class_names = serializers.CharField(required=False, allow_blank=True,
                                         help_text="One per line (or comma-separated), in output order.")
-    image_size = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=1024)
+    image_size = serializers.IntegerField(required=False, min_value=1, max_value=1024)
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -95,8 +93,9 @@ class JobCreateSerializer(serializers.Serializer):
     files = serializers.ListField(child=serializers.FileField(), required=False, max_length=100,
                                   help_text="Up to 100 images; add more with POST jobs/{id}/files/ before start.")
     archive = serializers.FileField(required=False, help_text="A ZIP of images.")
-    version = serializers.IntegerField(required=False, help_text="A dataset version id.")
-    split = serializers.CharField(required=False, default="test", help_text="test, val or train")
+    version = IdField(required=False, help_text="A dataset version id.")
+    split = serializers.ChoiceField(choices=VERSION_SPLITS, required=False, default="test",
+                                    help_text="The version's split to classify.")
     start = serializers.BooleanField(default=True, help_text="Uploads: start at once (false: add more files first).")
     top_k = serializers.IntegerField(min_value=1, max_value=MAX_TOP_K, default=5)
     low_confidence = serializers.FloatField(min_value=0.01, max_value=0.99, default=0.5)
@@ -109,6 +108,13 @@ class JobCreateSerializer(serializers.Serializer):
         if data["source"] == "version" and data.get("split") not in VERSION_SPLITS:
             raise serializers.ValidationError({"split": [f"Choose one of {', '.join(VERSION_SPLITS)}."]})
         return data
+
+
+class JobFromVersionSerializer(StrictTypes, JobCreateSerializer):
+    """A job over a dataset version's split, sent as JSON (files and ZIPs need multipart/form-data)."""
+
+    files = archive = start = None
+    version = IdField(help_text="A dataset version id.")
 
 
 class FilesSerializer(serializers.Serializer):
@@ -153,8 +159,8 @@ class ExportSerializer(serializers.ModelSerializer):
         return reverse("classify-export-download", args=[artifact.pk])
 
 
-class ExportRequestSerializer(serializers.Serializer):
-    run = serializers.IntegerField()
+class ExportRequestSerializer(StrictTypes, serializers.Serializer):
+    run = IdField()
     format = serializers.ChoiceField(choices=["torchscript", "onnx"])
 
 
@@ -175,5 +181,27 @@ class ExplanationSerializer(serializers.ModelSerializer):
 class ExplainRequestSerializer(serializers.Serializer):
     model = serializers.CharField(help_text="A model reference: run:<id>, imported:<id> or imagenet:<arch>.")
     image = serializers.FileField()
-    class_index = serializers.IntegerField(required=False, allow_null=True, min_value=0,
+    class_index = serializers.IntegerField(required=False, min_value=0,
                                            help_text="The class to explain; empty: the top class.")
+
+
+# ---- query parameters: documented from these and validated by them, so a malformed one is a 400
+
+class ExportFilterSerializer(serializers.Serializer):
+    run = IdField(required=False, help_text="Only this run's exports.")
+
+
+class ResultFilterSerializer(serializers.Serializer):
+    def get_fields(self):
+        return {  # "class" is a Python keyword, so the fields are built here
+            "class": serializers.IntegerField(required=False, min_value=0, max_value=MAX_INT,
+                                              help_text="Only images predicted as this class index."),
+            "min_confidence": serializers.FloatField(required=False, min_value=0,
+                                                     help_text="Top-1 probability at least this (0-1, or a percent)."),
+            "max_confidence": serializers.FloatField(required=False, min_value=0,
+                                                     help_text="Top-1 probability at most this (0-1, or a percent)."),
+            "low": serializers.BooleanField(required=False, default=False,
+                                            help_text="Only predictions below the job's low-confidence threshold."),
+            "errors": serializers.BooleanField(required=False, default=False,
+                                               help_text="Only files that could not be classified."),
+        }

@@ -1,4 +1,4 @@
-"""Celery tasks of classification: thin adapters over the services, all on the gpu queue."""
+"""Celery tasks of classification: thin adapters over worker/, all on the gpu queue."""
 
 import socket
 
@@ -10,7 +10,7 @@ from webapp.celery import GPU_QUEUE
 @shared_task(name="classify.quick_predict", queue=GPU_QUEUE)
 def quick_predict(source: dict, staged: list, names: list, k: int = 5) -> dict:
     """Classify a few staged images with a cached model and answer at once (the web process waits)."""
-    from webapp.classify.services.quick import run_quick
+    from webapp.classify.worker.quick import run_quick
 
     return run_quick(source, staged, names, k)
 
@@ -18,7 +18,7 @@ def quick_predict(source: dict, staged: list, names: list, k: int = 5) -> dict:
 @shared_task(name="classify.run_job", bind=True, queue=GPU_QUEUE)
 def run_job(self, job_id: int) -> str:
     """Run a batch classification job to its end."""
-    from webapp.classify.services.runner import execute_job
+    from webapp.classify.worker.jobs import execute_job
 
     return execute_job(job_id, worker=self.request.hostname or socket.gethostname())
 
@@ -26,7 +26,7 @@ def run_job(self, job_id: int) -> str:
 @shared_task(name="classify.explain", queue=GPU_QUEUE)
 def explain(explanation_id: int) -> str:
     """Compute the heatmaps, feature maps and filters of one explanation."""
-    from webapp.classify.services.explain import run_explanation
+    from webapp.classify.worker.explain import run_explanation
 
     return run_explanation(explanation_id)
 
@@ -34,6 +34,6 @@ def explain(explanation_id: int) -> str:
 @shared_task(name="classify.export", queue=GPU_QUEUE)
 def export_model(artifact_id: int) -> str:
     """Export a run's model to TorchScript or ONNX and record the parity check."""
-    from webapp.classify.services.exports import run_export
+    from webapp.classify.worker.export import run_export
 
     return run_export(artifact_id)

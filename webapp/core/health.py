@@ -65,3 +65,14 @@ def health() -> dict:
     report["torch"] = torch_devices()
     report["ok"] = report["database"]["ok"] and report["broker"]["ok"]
     return report
+
+
+def status() -> dict:
+    """Return whether each part answers, without what only staff may read (errors, hosts, versions)."""
+    database, broker, workers = check_database(), check_broker(), check_workers()
+    return {
+        "ok": database["ok"] and broker["ok"],
+        "database": {"ok": database["ok"]},
+        "broker": {"ok": broker["ok"]},
+        "workers": {"ok": workers["ok"], "count": workers.get("count", 0), "queues": workers.get("queues", [])},
+    }

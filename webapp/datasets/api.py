@@ -1,42 +1,31 @@
 """The datasets REST API: viewsets on the shared router; every change goes through a service function."""
 
-import json
 from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.files.storage import default_storage
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
+from webapp.api.docs import documented
 from webapp.api.ownership import VisibleToUserMixin
+from webapp.api.renderers import FILE_RENDERERS
 from webapp.api.router import router
-from webapp.core.ownership import get_visible_or_404
+from webapp.api.validation import Pages, query_params
+from webapp.core.files import stream_image
 from webapp.datasets import serializers as s
-from webapp.datasets.models import Dataset, DatasetClass, DatasetVersion, Image, Import, ImportItem
+from webapp.datasets.models import Dataset, DatasetClass, DatasetVersion, Image, Import
 from webapp.datasets.services import bulk, classes, datasets, ingest, splits, versions
+from webapp.datasets.services.access import dataset_for
 from webapp.datasets.services.browse import apply_filters
 
-_ERROR = s.DatasetErrorSerializer
-ERRORS = {
-    400: OpenApiResponse(_ERROR, description="The request is invalid: `detail` or the fields say why."),
-    401: OpenApiResponse(_ERROR, description="Not signed in: send a session or `Authorization: Token`."),
-    403: OpenApiResponse(_ERROR, description="Refused, e.g. a session request without its CSRF token."),
-    404: OpenApiResponse(_ERROR, description="No such object, or it is not shared with you."),
-}
-DATASET_PARAM = OpenApiParameter("dataset", int, description="Only this dataset's rows (404 if not yours).")
-
-
-def answers(ok: dict, *codes: int) -> dict:
-    """Return a responses mapping: the success ones plus the documented errors (all four by default)."""
-    return {**ok, **{code: ERRORS[code] for code in (codes or (400, 401, 403, 404))}}
+answers = documented(400, 401, 403, 404)
+DATASET_PARAM = s.DatasetFilterSerializer
 
 
 @contextmanager
@@ -48,10 +37,6 @@ def service_errors():
         raise serializers.ValidationError({"detail": " ".join(e.messages)})
 
 
-def dataset_or_404(request, pk) -> Dataset:
-    return get_visible_or_404(Dataset, request.user, pk=pk)
-
-
 def class_or_400(dataset: Dataset, pk) -> DatasetClass | None:
     if pk is None:
         return None
@@ -61,33 +46,19 @@ def class_or_400(dataset: Dataset, pk) -> DatasetClass | None:
     return found
 
 
-class PassthroughRenderer(BaseRenderer):
-    """Lets file downloads answer any Accept header; errors still come out as JSON."""
-
-    media_type = "*/*"
-    format = "file"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        return data if isinstance(data, bytes) else json.dumps(data).encode()
-
-
-FILE_RENDERERS = [JSONRenderer, PassthroughRenderer]
-
-
+# Limits a viewset to rows of datasets the user may see, optionally one (?dataset=). A comment, not a
+# docstring, so that it never stands in for an endpoint's description in the OpenAPI schema.
 class InVisibleDatasetMixin:
-    """Limit a viewset to rows of datasets the user may see, optionally one (?dataset=)."""
-
     def visible_rows(self, queryset):
         queryset = queryset.filter(dataset__in=Dataset.objects.visible_to(self.request.user).values("pk"))
-        wanted = self.request.query_params.get("dataset")
-        if wanted and self.action == "list":
-            queryset = queryset.filter(dataset=dataset_or_404(self.request, wanted))
+        wanted = query_params(self.request, s.DatasetFilterSerializer).get("dataset") if self.action == "list" else None
+        if wanted is not None:
+            queryset = queryset.filter(dataset=dataset_for(self.request.user, wanted))
         return queryset
 
 
-class ImagePagination(PageNumberPagination):
+class ImagePagination(Pages):
     page_size = 50
-    page_size_query_param = "page_size"
     max_page_size = 500
 
 
@@ -95,7 +66,7 @@ class ImagePagination(PageNumberPagination):
 
 
 @extend_schema_view(
-    list=extend_schema(responses=answers({200: s.DatasetSerializer(many=True)}, 401, 403)),
+    list=extend_schema(responses=answers({200: s.DatasetSerializer(many=True)}, 401, 403, 404)),
     retrieve=extend_schema(responses=answers({200: s.DatasetDetailSerializer}, 401, 403, 404)),
     create=extend_schema(responses=answers({201: s.DatasetSerializer}, 400, 401, 403)),
     update=extend_schema(responses=answers({200: s.DatasetSerializer})),
@@ -142,8 +113,7 @@ class DatasetViewSet(VisibleToUserMixin, viewsets.ModelViewSet):
     create=extend_schema(request=s.ClassCreateSerializer, responses=answers({201: s.ClassSerializer})),
     partial_update=extend_schema(request=s.ClassRenameSerializer, responses=answers({200: s.ClassSerializer})),
     destroy=extend_schema(
-        parameters=[OpenApiParameter("delete_images", bool, description="true: delete its images too; "
-                                     "otherwise they become unlabelled.")],
+        parameters=[s.ClassDeleteQuerySerializer],
         responses=answers({204: None})),
 )
 class ClassViewSet(InVisibleDatasetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -163,22 +133,23 @@ class ClassViewSet(InVisibleDatasetMixin, mixins.ListModelMixin, mixins.Retrieve
     def create(self, request):
         form = s.ClassCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        dataset = dataset_or_404(request, form.validated_data["dataset"])
+        dataset = dataset_for(request.user, form.validated_data["dataset"])
         with service_errors():
             cls = classes.create_class(dataset, form.validated_data["name"])
         return self._answer(cls, status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
         cls = self.get_object()
-        form = s.ClassRenameSerializer(data=request.data)
+        form = s.ClassRenameSerializer(data=request.data, partial=True)  # a PATCH changes what it names
         form.is_valid(raise_exception=True)
-        with service_errors():
-            classes.rename_class(cls, form.validated_data["name"])
+        if "name" in form.validated_data:
+            with service_errors():
+                classes.rename_class(cls, form.validated_data["name"])
         return self._answer(cls)
 
     def destroy(self, request, pk=None):
         cls = self.get_object()
-        delete_images = request.query_params.get("delete_images", "").lower() in ("1", "true", "yes")
+        delete_images = query_params(request, s.ClassDeleteQuerySerializer)["delete_images"]
         classes.delete_class(cls, delete_images=delete_images)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -199,18 +170,8 @@ class ClassViewSet(InVisibleDatasetMixin, mixins.ListModelMixin, mixins.Retrieve
 
 # ---------------------------------------------------------------- images
 
-IMAGE_FILTERS = [
-    DATASET_PARAM,
-    OpenApiParameter("class", str, description="A class id, or `none` for unlabelled images."),
-    OpenApiParameter("split", str, enum=["train", "val", "test", "unassigned"]),
-    OpenApiParameter("status", str, enum=["labelled", "unlabelled"]),
-    OpenApiParameter("search", str, description="Part of the file name (case-insensitive)."),
-    OpenApiParameter("page_size", int, description="Images per page (at most 500)."),
-]
-
-
 @extend_schema_view(
-    list=extend_schema(parameters=IMAGE_FILTERS, responses=answers({200: s.ImageSerializer(many=True)})),
+    list=extend_schema(parameters=[s.ImageFilterSerializer], responses=answers({200: s.ImageSerializer(many=True)})),
     retrieve=extend_schema(responses=answers({200: s.ImageSerializer}, 401, 403, 404)),
     partial_update=extend_schema(request=s.ImagePatchSerializer, responses=answers({200: s.ImageSerializer})),
     destroy=extend_schema(responses=answers({204: None}, 401, 403, 404)),
@@ -232,10 +193,13 @@ class ImageViewSet(InVisibleDatasetMixin, mixins.ListModelMixin, mixins.Retrieve
             return images
         params = self.request.query_params
         try:
-            return apply_filters(images, label=params.get("class") or params.get("label"), split=params.get("split"),
-                                 status=params.get("status"), search=params.get("search") or params.get("q"))
+            images = apply_filters(images, label=params.get("class") or params.get("label"),
+                                   split=params.get("split"), status=params.get("status"),
+                                   search=params.get("search") or params.get("q"))
         except ValueError as e:
             raise serializers.ValidationError({"detail": str(e).capitalize() + "."})
+        query_params(self.request, s.ImageFilterSerializer)  # what the filters let by: `?split=` is no split
+        return images
 
     @extend_schema(request={"multipart/form-data": s.ImageUploadSerializer},
                    responses=answers({201: s.UploadResultSerializer}))
@@ -247,7 +211,7 @@ class ImageViewSet(InVisibleDatasetMixin, mixins.ListModelMixin, mixins.Retrieve
         fields = {k: v for k, v in request.data.items() if k not in ("files", "file") and v not in ("", None)}
         form = s.ImageUploadSerializer(data=fields | {"files": files})
         form.is_valid(raise_exception=True)
-        dataset = dataset_or_404(request, form.validated_data["dataset"])
+        dataset = dataset_for(request.user, form.validated_data["dataset"])
         label = class_or_400(dataset, form.validated_data.get("label"))
         with service_errors():
             batch = ingest.upload_files(dataset, files, label=label, split=form.validated_data.get("split") or None,
@@ -282,7 +246,7 @@ class ImageViewSet(InVisibleDatasetMixin, mixins.ListModelMixin, mixins.Retrieve
         form = s.BulkSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        dataset = dataset_or_404(request, data["dataset"])
+        dataset = dataset_for(request.user, data["dataset"])
         with service_errors():
             if data["action"] == "relabel":
                 changed = bulk.relabel(dataset, data["ids"], class_or_400(dataset, data.get("label")))
@@ -298,24 +262,14 @@ class ImageViewSet(InVisibleDatasetMixin, mixins.ListModelMixin, mixins.Retrieve
     @action(detail=True, methods=["get"], renderer_classes=FILE_RENDERERS)
     def content(self, request, pk=None):
         """Download the image file as it was uploaded."""
-        return _file_response(self.get_object().file)
+        return stream_image(self.get_object().file.name)
 
     @extend_schema(responses=answers({(200, "image/*"): OpenApiTypes.BINARY}, 401, 403, 404))
     @action(detail=True, methods=["get"], renderer_classes=FILE_RENDERERS)
     def thumbnail(self, request, pk=None):
         """Download the image's small thumbnail (WebP, or the image itself when it is already small)."""
         image = self.get_object()
-        return _file_response(image.thumbnail if image.thumbnail else image.file)
-
-
-def _file_response(field) -> FileResponse:
-    try:
-        handle = default_storage.open(field.name, "rb")
-    except (FileNotFoundError, OSError):
-        raise Http404("The file is missing from storage.")
-    response = FileResponse(handle)
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
+        return stream_image((image.thumbnail or image.file).name)
 
 
 # ---------------------------------------------------------------- imports
@@ -340,22 +294,20 @@ class ImportViewSet(InVisibleDatasetMixin, mixins.ListModelMixin, mixins.Retriev
         """Upload a ZIP to import; answer 202 with the import to poll (status, done/total, counts)."""
         form = s.ImportCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        dataset = dataset_or_404(request, form.validated_data["dataset"])
+        dataset = dataset_for(request.user, form.validated_data["dataset"])
         with service_errors():
             job = ingest.start_archive_import(dataset, form.validated_data["file"], user=request.user)
         return Response(s.ImportSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(parameters=[OpenApiParameter("outcome", str, enum=ImportItem.Outcome.values)],
+    @extend_schema(parameters=[s.ImportItemFilterSerializer],
                    responses=answers({200: s.ImportItemSerializer(many=True)}))
     @action(detail=True, methods=["get"])
     def items(self, request, pk=None):
         """Page through what happened to each file of the import (?outcome=rejected for the rejections)."""
         job = self.get_object()
         rows = job.items.order_by("pk")
-        outcome = request.query_params.get("outcome")
+        outcome = query_params(request, s.ImportItemFilterSerializer).get("outcome")
         if outcome:
-            if outcome not in ImportItem.Outcome.values:
-                raise serializers.ValidationError({"outcome": f"Use one of {', '.join(ImportItem.Outcome.values)}."})
             rows = rows.filter(outcome=outcome)
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(s.ImportItemSerializer(page, many=True).data)
@@ -385,7 +337,7 @@ class VersionViewSet(InVisibleDatasetMixin, mixins.ListModelMixin, mixins.Retrie
         """Freeze the dataset's labelled images with a split into a new version (or return the unchanged latest)."""
         form = s.VersionCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        dataset = dataset_or_404(request, form.validated_data["dataset"])
+        dataset = dataset_for(request.user, form.validated_data["dataset"])
         before = dataset.versions.order_by("-number").values_list("pk", flat=True).first()
         with service_errors():
             version = versions.freeze_version(dataset, user=request.user, note=form.validated_data["note"])

@@ -3,15 +3,29 @@
 from django.urls import reverse
 from rest_framework import serializers
 
+from webapp.api.validation import IdField, StrictTypes
 from webapp.datasets.models import Dataset, DatasetClass, DatasetVersion, Image, Import, ImportItem, Split
 from webapp.datasets.services.health import dataset_health
 
 
-class DatasetErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField(help_text="What went wrong, in words a person can act on.")
+class RouteField(serializers.CharField):
+    """The path of an API route that takes the row's id, such as an image's content URL."""
+
+    def __init__(self, view_name: str, **kwargs):
+        self.view_name = view_name
+        super().__init__(source="pk", read_only=True, **kwargs)
+
+    def to_representation(self, pk) -> str:
+        return reverse(self.view_name, args=[pk])
 
 
-class DatasetSerializer(serializers.ModelSerializer):
+# A row that belongs to one dataset, shown by the dataset's id. A comment, not a docstring: a docstring
+# would describe every serializer below it in the OpenAPI schema.
+class InDatasetSerializer(serializers.ModelSerializer):
+    dataset = serializers.IntegerField(source="dataset_id", read_only=True)
+
+
+class DatasetSerializer(StrictTypes, serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
     image_count = serializers.IntegerField(read_only=True)
     class_count = serializers.IntegerField(read_only=True)
@@ -46,8 +60,7 @@ class DatasetDetailSerializer(DatasetSerializer):
         return dataset_health(dataset)
 
 
-class ClassSerializer(serializers.ModelSerializer):
-    dataset = serializers.IntegerField(source="dataset_id", read_only=True)
+class ClassSerializer(InDatasetSerializer):
     image_count = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -56,25 +69,24 @@ class ClassSerializer(serializers.ModelSerializer):
         read_only_fields = ["position"]
 
 
-class ClassCreateSerializer(serializers.Serializer):
-    dataset = serializers.IntegerField()
+class ClassCreateSerializer(StrictTypes, serializers.Serializer):
+    dataset = IdField()
     name = serializers.CharField(max_length=200)
 
 
-class ClassRenameSerializer(serializers.Serializer):
+class ClassRenameSerializer(StrictTypes, serializers.Serializer):
     name = serializers.CharField(max_length=200)
 
 
-class ClassMergeSerializer(serializers.Serializer):
-    into = serializers.IntegerField(help_text="The class that receives the images; this class is deleted.")
+class ClassMergeSerializer(StrictTypes, serializers.Serializer):
+    into = IdField(help_text="The class that receives the images; this class is deleted.")
 
 
-class ImageSerializer(serializers.ModelSerializer):
-    dataset = serializers.IntegerField(source="dataset_id", read_only=True)
+class ImageSerializer(InDatasetSerializer):
     label = serializers.IntegerField(source="label_id", read_only=True, allow_null=True)
     label_name = serializers.SerializerMethodField()
-    file_url = serializers.SerializerMethodField()
-    thumbnail_url = serializers.SerializerMethodField()
+    file_url = RouteField("dataset-image-content")
+    thumbnail_url = RouteField("dataset-image-thumbnail")
 
     class Meta:
         model = Image
@@ -84,21 +96,15 @@ class ImageSerializer(serializers.ModelSerializer):
     def get_label_name(self, image) -> str | None:
         return image.label.name if image.label_id else None
 
-    def get_file_url(self, image) -> str:
-        return reverse("dataset-image-content", args=[image.pk])
 
-    def get_thumbnail_url(self, image) -> str:
-        return reverse("dataset-image-thumbnail", args=[image.pk])
-
-
-class ImagePatchSerializer(serializers.Serializer):
-    label = serializers.IntegerField(required=False, allow_null=True, help_text="A class id, or null: unlabelled.")
+class ImagePatchSerializer(StrictTypes, serializers.Serializer):
+    label = IdField(required=False, allow_null=True, help_text="A class id, or null: unlabelled.")
     split = serializers.ChoiceField(choices=Split.choices, required=False)
 
 
 class ImageUploadSerializer(serializers.Serializer):
-    dataset = serializers.IntegerField()
-    label = serializers.IntegerField(required=False, allow_null=True, help_text="A class id; leave out: unlabelled.")
+    dataset = IdField()
+    label = IdField(required=False, help_text="A class id; leave out: unlabelled.")
     split = serializers.ChoiceField(choices=Split.choices, required=False)
     files = serializers.ListField(child=serializers.FileField(allow_empty_file=True),
                                   help_text="At most 100 files per request.")
@@ -122,11 +128,11 @@ class UploadResultSerializer(serializers.Serializer):
     files = FileOutcomeSerializer(many=True)
 
 
-class BulkSerializer(serializers.Serializer):
-    dataset = serializers.IntegerField()
+class BulkSerializer(StrictTypes, serializers.Serializer):
+    dataset = IdField()
     action = serializers.ChoiceField(choices=["relabel", "move", "delete"])
-    ids = serializers.ListField(child=serializers.IntegerField(), max_length=10_000, allow_empty=False)
-    label = serializers.IntegerField(required=False, allow_null=True, help_text="relabel: a class id or null.")
+    ids = serializers.ListField(child=IdField(), max_length=10_000, allow_empty=False)
+    label = IdField(required=False, allow_null=True, help_text="relabel: a class id or null.")
     split = serializers.ChoiceField(choices=Split.choices, required=False, help_text="move: the split.")
 
 
@@ -134,7 +140,7 @@ class ChangedSerializer(serializers.Serializer):
     changed = serializers.IntegerField()
 
 
-class AutoSplitSerializer(serializers.Serializer):
+class AutoSplitSerializer(StrictTypes, serializers.Serializer):
     train = serializers.FloatField(min_value=0, default=0.7)
     val = serializers.FloatField(min_value=0, default=0.15)
     test = serializers.FloatField(min_value=0, default=0.15)
@@ -150,10 +156,9 @@ class SplitCountsSerializer(serializers.Serializer):
     groups = serializers.IntegerField(help_text="Classes (and the unlabelled group) split separately.")
 
 
-class ImportSerializer(serializers.ModelSerializer):
-    dataset = serializers.IntegerField(source="dataset_id", read_only=True)
+class ImportSerializer(InDatasetSerializer):
     progress = serializers.SerializerMethodField()
-    items_url = serializers.SerializerMethodField()
+    items_url = RouteField("dataset-import-items")
 
     class Meta:
         model = Import
@@ -164,12 +169,9 @@ class ImportSerializer(serializers.ModelSerializer):
     def get_progress(self, job) -> float:
         return round(job.done / job.total, 4) if job.total else (1.0 if job.status == "succeeded" else 0.0)
 
-    def get_items_url(self, job) -> str:
-        return reverse("dataset-import-items", args=[job.pk])
-
 
 class ImportCreateSerializer(serializers.Serializer):
-    dataset = serializers.IntegerField()
+    dataset = IdField()
     file = serializers.FileField(help_text="A ZIP: class/img.jpg, train|val|test/class/img.jpg, or with labels.csv.")
 
 
@@ -181,10 +183,9 @@ class ImportItemSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "outcome", "reason", "message", "image"]
 
 
-class VersionSerializer(serializers.ModelSerializer):
-    dataset = serializers.IntegerField(source="dataset_id", read_only=True)
+class VersionSerializer(InDatasetSerializer):
     created_by = serializers.SerializerMethodField()
-    export_url = serializers.SerializerMethodField()
+    export_url = RouteField("dataset-version-export")
 
     class Meta:
         model = DatasetVersion
@@ -194,10 +195,33 @@ class VersionSerializer(serializers.ModelSerializer):
     def get_created_by(self, version) -> str | None:
         return version.created_by.username if version.created_by_id else None
 
-    def get_export_url(self, version) -> str:
-        return reverse("dataset-version-export", args=[version.pk])
 
-
-class VersionCreateSerializer(serializers.Serializer):
-    dataset = serializers.IntegerField()
+class VersionCreateSerializer(StrictTypes, serializers.Serializer):
+    dataset = IdField()
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class ClassDeleteQuerySerializer(serializers.Serializer):
+    delete_images = serializers.BooleanField(required=False, default=False,
+                                             help_text="true: delete its images too; otherwise they become unlabelled.")
+
+
+# ---- query parameters: documented from these and validated by them, so a malformed one is a 400
+
+class DatasetFilterSerializer(serializers.Serializer):
+    dataset = IdField(required=False, help_text="Only this dataset's rows (404 if not yours).")
+
+
+class ImageFilterSerializer(DatasetFilterSerializer):
+    def get_fields(self):
+        return {**super().get_fields(),  # "class" is a Python keyword, so the fields are built here
+                "class": serializers.RegexField(r"^([0-9]+|none)$", required=False,
+                                                help_text="A class id, or `none` for unlabelled images."),
+                "split": serializers.ChoiceField(choices=Split.choices, required=False),
+                "status": serializers.ChoiceField(choices=["labelled", "unlabelled"], required=False),
+                "search": serializers.CharField(required=False, allow_blank=True,
+                                                help_text="Part of the file name (case-insensitive).")}
+
+
+class ImportItemFilterSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=ImportItem.Outcome.values, required=False)

@@ -69,6 +69,12 @@ def format_bytes(n: int) -> str:
     return f"{n} bytes"
 
 
+def as_sentence(text: str, *, keep_case: bool = False) -> str:
+    """Return `text` as a sentence for a person: a capital first letter (unless `keep_case`) and a full stop."""
+    text = text if keep_case else text[:1].upper() + text[1:]
+    return text if text.endswith(".") else text + "."
+
+
 def _one_decimal(x: float) -> str:
     return f"{x:.1f}".removesuffix(".0")
 

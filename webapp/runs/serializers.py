@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from django import forms
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from classifier.netspec import KINDS
+from classifier.presets import augment_presets
+from webapp.api.validation import MAX_INT, IdField, StrictTypes
 from webapp.datasets.models import Split
-from webapp.runs.launch_form import LaunchForm
+from webapp.runs.forms import LaunchForm
 from webapp.runs.models import CustomNetwork, EpochMetric, EvalPrediction, Evaluation, RunStatus, TrainingRun
-from webapp.runs.services.networks import network_shapes
-
-PREVIEW_CLASSES = 10  # the head size used to check a network before it meets a dataset
-
-
-class RunErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
+from webapp.runs.services.networks import PREVIEW_CLASSES, network_shapes
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -23,9 +21,11 @@ class RunSerializer(serializers.ModelSerializer):
     dataset = serializers.IntegerField(source="version.dataset_id", read_only=True)
     dataset_name = serializers.CharField(source="version.dataset.name", read_only=True)
     version_number = serializers.IntegerField(source="version.number", read_only=True)
-    network_name = serializers.CharField(source="network.name", read_only=True, default=None)
+    network_name = serializers.CharField(source="network.name", read_only=True, allow_null=True, default=None,
+                                         help_text="The custom network's name; null for a registered architecture.")
     top1 = serializers.FloatField(read_only=True, allow_null=True, default=None,
-                                  help_text="Test-split top-1 accuracy of the finished model.")
+                                  help_text="Top-1 accuracy of the finished model on its own dataset version: "
+                                            "the test split, else validation.")
     duration_s = serializers.SerializerMethodField()
 
     class Meta:
@@ -54,14 +54,28 @@ class RunDetailSerializer(RunSerializer):
                 for e in run.evaluations.order_by("split", "-created_at")]
 
 
-# Launch requests are validated by LaunchForm; this serializer only describes them for the schema.
+# Launch requests are validated by LaunchForm; this serializer only describes them for the schema. The first
+# entry a form field is an instance of wins, so subclasses come first: Django's FloatField is an IntegerField
+# and ModelChoiceField a ChoiceField. An optional setting may be left out, empty or null: its default.
+def _choice(f):
+    values = [value for value, _ in f.choices]
+    if not values:  # filled in per user (architectures, augmentations): any string, checked by the form
+        return serializers.CharField(required=f.required, allow_blank=not f.required, allow_null=not f.required,
+                                     help_text=f.help_text)
+    return serializers.ChoiceField(choices=values + ([] if f.required or "" in values else [""]),
+                                   required=f.required, allow_null=not f.required, help_text=f.help_text)
+
+
 _FIELD_TYPES = {
-    forms.ModelChoiceField: lambda f: serializers.IntegerField(required=False, help_text=f.help_text or "id"),
-    forms.BooleanField: lambda f: serializers.BooleanField(required=False, help_text=f.help_text),
-    forms.IntegerField: lambda f: serializers.IntegerField(required=False, help_text=f.help_text),
-    forms.FloatField: lambda f: serializers.FloatField(required=False, help_text=f.help_text),
-    forms.ChoiceField: lambda f: serializers.CharField(required=f.required, help_text=f.help_text),
-    forms.CharField: lambda f: serializers.CharField(required=False, allow_blank=True, help_text=f.help_text),
+    forms.ModelChoiceField: lambda f: IdField(required=False, allow_null=True, help_text=f.help_text or "id"),
+    forms.BooleanField: lambda f: serializers.BooleanField(required=False, allow_null=True, help_text=f.help_text),
+    forms.FloatField: lambda f: serializers.FloatField(required=False, allow_null=True, help_text=f.help_text,
+                                                       min_value=f.min_value, max_value=f.max_value),
+    forms.IntegerField: lambda f: serializers.IntegerField(required=False, allow_null=True, help_text=f.help_text,
+                                                           min_value=f.min_value, max_value=f.max_value),
+    forms.ChoiceField: _choice,
+    forms.CharField: lambda f: serializers.CharField(required=False, allow_blank=True, allow_null=True,
+                                                     help_text=f.help_text, max_length=f.max_length),
 }
 
 
@@ -70,11 +84,23 @@ def _schema_field(form_field):
     return _FIELD_TYPES[kind](form_field)
 
 
-LaunchRequestSerializer = type("LaunchRequestSerializer", (serializers.Serializer,), {
+LaunchRequestSerializer = type("LaunchRequestSerializer", (StrictTypes, serializers.Serializer), {
     "__doc__": "A new run: a dataset (or version) and an architecture; every empty setting takes the "
                "architecture's default. `arch` is a registered name or `net:<id>` for one of your networks.",
     **{name: _schema_field(field) for name, field in LaunchForm.base_fields.items()},
+    # The form fills these choices in per instance; the augmentations are the same for everyone.
+    "augment": serializers.ChoiceField(choices=[*augment_presets(), ""], required=False, allow_null=True,
+                                       help_text="Empty: the architecture's default."),
 })
+
+
+@extend_schema_field({
+    "type": "array", "minItems": 1,
+    "items": {"type": "object", "required": ["type"], "additionalProperties": {"type": "number"},
+              "properties": {"type": {"type": "string", "enum": list(KINDS)}}},
+})
+class LayerListField(serializers.JSONField):
+    """A network's layers: objects with a `type` and that type's numbers (checked by classifier.netspec)."""
 
 
 class EpochMetricSerializer(serializers.ModelSerializer):
@@ -143,12 +169,13 @@ class EvalPredictionSerializer(serializers.ModelSerializer):
         return p.true_index == p.predicted_index
 
 
-class EvaluateRequestSerializer(serializers.Serializer):
-    version = serializers.IntegerField(help_text="A dataset version you may see, whose classes the model knows.")
+class EvaluateRequestSerializer(StrictTypes, serializers.Serializer):
+    version = IdField(help_text="A dataset version you may see, whose classes the model knows.")
     split = serializers.ChoiceField(choices=Split.choices, help_text="train, val or test.")
 
 
-class ShapesRequestSerializer(serializers.Serializer):
+class ShapesRequestSerializer(StrictTypes, serializers.Serializer):
+    # Any JSON: checking a spec is this endpoint's job, so a broken one is answered with what breaks.
     spec = serializers.JSONField(help_text='A list of layers, e.g. [{"type": "conv", "channels": 32}, ...].')
     image_size = serializers.IntegerField(min_value=1, max_value=4096, default=32)
     num_classes = serializers.IntegerField(min_value=1, max_value=100_000, default=PREVIEW_CLASSES)
@@ -174,7 +201,8 @@ class ShapesSerializer(serializers.Serializer):
     error = ShapeErrorSerializer(allow_null=True)
 
 
-class CustomNetworkSerializer(serializers.ModelSerializer):
+class CustomNetworkSerializer(StrictTypes, serializers.ModelSerializer):
+    spec = LayerListField(help_text='A list of layers, e.g. [{"type": "conv", "channels": 32}, ...].')
     owner = serializers.CharField(source="owner.username", read_only=True)
     params = serializers.SerializerMethodField(help_text=f"Parameters with a {PREVIEW_CLASSES}-class head.")
     value = serializers.SerializerMethodField(help_text="What to send as `arch` to launch a run with it.")
@@ -207,3 +235,39 @@ class CustomNetworkSerializer(serializers.ModelSerializer):
         if not report["ok"]:
             raise serializers.ValidationError({"spec": [report["error"]["message"]]})
         return attrs
+
+
+# ---- query parameters: documented from these and validated by them, so a malformed one is a 400
+
+RUN_ORDERING = {"created": "created_at", "finished": "finished_at", "status": "status", "arch": "arch",
+                "name": "name", "top1": "top1"}
+
+
+class RunFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=RunStatus.values, required=False)
+    dataset = IdField(required=False, help_text="Only runs on this dataset.")
+    version = IdField(required=False, help_text="Only runs on this dataset version.")
+    arch = serializers.CharField(required=False, help_text="Only runs of this architecture.")
+    ordering = serializers.ChoiceField(choices=[*RUN_ORDERING, *[f"-{key}" for key in RUN_ORDERING]],
+                                       required=False, help_text="Newest first (-created) when left out.")
+
+
+class RunStatusQuerySerializer(serializers.Serializer):
+    since_epoch = serializers.IntegerField(required=False, min_value=0, max_value=MAX_INT,
+                                           help_text="Only epochs after this one.")
+
+
+class EvaluationFilterSerializer(serializers.Serializer):
+    run = IdField(required=False, help_text="Only this run's evaluations.")
+    version = IdField(required=False, help_text="Only evaluations on this dataset version.")
+    split = serializers.ChoiceField(choices=Split.choices, required=False)
+
+
+class PredictionFilterSerializer(serializers.Serializer):
+    true = serializers.IntegerField(required=False, min_value=0, max_value=MAX_INT, help_text="True class index.")
+    predicted = serializers.IntegerField(required=False, min_value=0, max_value=MAX_INT,
+                                         help_text="Predicted class index.")
+    correct = serializers.BooleanField(required=False, allow_null=True, default=None,
+                                       help_text="true: only right answers; false: only mistakes.")
+    ordering = serializers.ChoiceField(choices=["confidence", "-confidence"], required=False,
+                                       help_text="Most confident first (-confidence) when left out.")

@@ -13,6 +13,7 @@
 
   const bars = document.getElementById("per-class-chart");
   if (bars && data.per_class.length) {
+    bars.parentElement.style.setProperty("--rows", data.per_class.length);  // one bar per class sets the height
     new Chart(bars, {
       type: "bar",
       data: {

@@ -36,3 +36,14 @@ def test_it_shows_errors_beside_the_fields(client):
     page = client.post("/accounts/first/", {**GOOD, "password1": "123", "password2": "123"}).content.decode()
     assert "too short" in page
     assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_deleting_every_account_does_not_reopen_the_first_account_page(client):
+    client.post("/accounts/first/", GOOD)
+    client.post("/accounts/logout/")
+    User.objects.all().delete()
+    assert client.get("/accounts/login/").status_code == 200  # a sign-in page, not a loop to /accounts/first/
+    response = client.post("/accounts/first/", {**GOOD, "username": "intruder"})
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/"
+    assert not User.objects.exists()

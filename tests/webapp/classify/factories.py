@@ -15,8 +15,8 @@ import torch
 from django.conf import settings
 from PIL import Image as PILImage
 
+from classifier.factory import create_model
 from classifier.presets import EvalPreset
-from classifier.registry import create_model
 from classifier.weights import ModelCard, save_model
 from training.config import TrainConfig
 from webapp.datasets.models import Dataset, DatasetClass

@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests import hostile_files as h
 from tests.webapp.classify.factories import colour_image, png
-from webapp.classify.services.runner import execute_job
+from webapp.classify.worker.jobs import execute_job
 
 
 def files(n, start=0):

@@ -7,7 +7,7 @@ import pytest
 
 from tests.webapp.classify.factories import saved_run
 from webapp.classify.services.jobs import create_version_job
-from webapp.classify.services.runner import execute_job
+from webapp.classify.worker.jobs import execute_job
 
 
 def test_it_classifies_a_split_and_evaluates_the_model(owner_client, owner, run, version):

@@ -9,9 +9,9 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from classifier.factory import load_model
 from classifier.predict import predict_topk
 from classifier.presets import preset_from_dict
-from classifier.weights import load_model
 from tests import hostile_files as h
 from tests.webapp.classify.factories import colour_image, colour_version, jpeg, png, saved_run, wait_for
 

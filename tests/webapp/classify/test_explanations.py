@@ -8,7 +8,7 @@ from PIL import Image
 
 from tests.webapp.classify.factories import colour_image, png, saved_run
 from webapp.classify.models import Explanation, ExplanationStatus
-from webapp.classify.services.explain import run_explanation
+from webapp.classify.worker.explain import run_explanation
 
 
 def explain(client, run, data=None):

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from webapp.classify.services.exports import run_export
+from webapp.classify.worker.export import run_export
 from webapp.runs.models import ModelArtifact
 
 

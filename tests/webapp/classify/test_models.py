@@ -4,7 +4,7 @@ import pytest
 import torch
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from classifier.registry import create_model
+from classifier.factory import create_model
 from tests.webapp.classify.factories import colour_image, png
 from webapp.classify.services.refs import ModelRef, UnknownModelRef, choices, resolve
 

@@ -5,8 +5,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.webapp.classify.factories import colour_image, png
 from webapp.classify.models import ClassificationJob, Explanation, ImportedModel, JobSource, JobStatus, Prediction
-from webapp.classify.services.explain import run_explanation
-from webapp.classify.services.exports import request_export, run_export
+from webapp.classify.services.exports import request_export
+from webapp.classify.worker.explain import run_explanation
+from webapp.classify.worker.export import run_export
 
 
 @pytest.fixture

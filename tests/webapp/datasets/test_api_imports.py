@@ -5,7 +5,7 @@ import pytest
 from tests import hostile_files as h
 from tests.webapp.datasets.conftest import files_under, upload
 from webapp.datasets.models import Import
-from webapp.datasets.services.ingest import import_archive
+from webapp.datasets.worker import import_archive
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,8 @@ from django.core.files.base import ContentFile
 from tests import hostile_files as h
 from tests.webapp.datasets.conftest import files_under, upload
 from webapp.datasets.models import Image, Import, ImportItem
-from webapp.datasets.services.ingest import import_archive, start_archive_import
+from webapp.datasets.services.ingest import start_archive_import
+from webapp.datasets.worker import import_archive
 
 pytestmark = pytest.mark.django_db
 
@@ -161,16 +162,16 @@ def test_duplicates_and_conflicts_in_an_archive_are_reported(dataset, owner, med
 
 
 def test_progress_is_committed_in_batches_while_it_runs(dataset, owner, media, monkeypatch):
-    from webapp.datasets.services import archive_import
+    from webapp.datasets import worker
 
     seen = []
-    original = archive_import._Run._commit
+    original = worker._Run._commit
 
     def spy(self, pending):
         original(self, pending)
         seen.append(self.batch_files)
 
-    monkeypatch.setattr(archive_import._Run, "_commit", spy)
+    monkeypatch.setattr(worker._Run, "_commit", spy)
     data = h.zip_of({f"c/{i}.png": h.good_png(8, 8, seed=i) for i in range(12)})
     job = start_archive_import(dataset, upload("pets.zip", data), user=owner)
     import_archive(job.pk, progress_every=0)  # a batch after every file

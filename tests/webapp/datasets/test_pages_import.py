@@ -8,8 +8,8 @@ from django.test import Client
 from tests.hostile_files import broken_zip, text_file, zip_of
 from tests.webapp.datasets.page_helpers import make_dataset, png, upload
 from webapp.datasets.models import Image, Import, ImportStatus
-from webapp.datasets.services.archive_import import import_archive
 from webapp.datasets.views.imports import REPORT_PAGE_SIZE
+from webapp.datasets.worker import import_archive
 
 
 @pytest.fixture

@@ -206,7 +206,7 @@ def test_a_zip_import_reads_its_archive_from_the_bucket_and_stores_images_there(
     assert response.status_code == 202
     job = Import.objects.get(pk=response.json()["id"])
     assert keys(bucket, "imports/") == {job.archive.name}
-    from webapp.datasets.services.ingest import import_archive
+    from webapp.datasets.worker import import_archive
 
     import_archive(job.pk)  # what the worker does
     body = owner_api.get(f"/api/imports/{job.pk}/").json()
@@ -243,7 +243,7 @@ def test_a_version_export_zips_the_images_read_from_the_bucket(owner_api, datase
 
 def test_training_opens_version_images_through_the_storage_api(owner_api, owner, dataset, cats, bucket):
     from webapp.datasets.services.versions import freeze_version
-    from webapp.runs.engine import storage_source, version_source
+    from webapp.runs.services.datasets import storage_source, version_source
 
     data = jpeg(9, size=40)
     (image,) = post_images(owner_api, dataset, {"a.jpg": data}, label=cats, split="train")

@@ -6,9 +6,10 @@ import pytest
 
 from tests.webapp.runs.factories import finished, squares_dataset, tiny_network, wait_for
 from tests.webapp.runs.runs_factories import private_media  # noqa: F401
-from webapp.runs.launch_form import LaunchForm
+from webapp.runs.forms import LaunchForm
 from webapp.runs.models import EpochMetric, RunStatus, TrainingRun
-from webapp.runs.services.control import RunStateError, cancel_run, has_checkpoint, resume_run
+from webapp.runs.services.conf import has_checkpoint
+from webapp.runs.services.control import RunStateError, cancel_run, resume_run
 
 pytestmark = [pytest.mark.slow, pytest.mark.smoke]
 EPOCHS = 400  # far more than the test waits for: it cancels long before the end, on any machine

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.webapp.runs.runs_factories import make_run, private_media  # noqa: F401
-from webapp.runs.launch_form import LaunchForm
+from webapp.runs.forms import LaunchForm
 from webapp.runs.models import RunStatus
 from webapp.runs.services import conf
 from webapp.runs.services.control import RunStateError, cancel_run, rerun_initial, resume_run

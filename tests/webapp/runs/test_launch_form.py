@@ -5,7 +5,7 @@ import pytest
 from tests.webapp.runs.factories import squares_dataset, tiny_network, version_of
 from training.config import defaults_for
 from webapp.datasets.services.bulk import delete_images
-from webapp.runs.launch_form import LaunchForm
+from webapp.runs.forms import LaunchForm
 from webapp.runs.models import RunStatus, TrainingRun
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.utils import timezone
 from tests.webapp.runs.runs_factories import make_run, private_media  # noqa: F401
 from webapp.core.models import Worker
 from webapp.runs.models import Evaluation, RunStatus
-from webapp.runs.reaper import reap_stale_runs
+from webapp.runs.services.reaper import reap_stale_runs
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_media")]
 

@@ -5,9 +5,9 @@ import time
 import pytest
 
 from tests.webapp.runs.runs_factories import make_run, private_media  # noqa: F401
-from webapp.runs.engine import RunMonitor
 from webapp.runs.models import EpochMetric, RunStatus, TrainingRun
 from webapp.runs.services import lifecycle
+from webapp.runs.worker import RunMonitor
 
 pytestmark = pytest.mark.usefixtures("private_media")
 

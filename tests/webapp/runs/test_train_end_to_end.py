@@ -6,9 +6,9 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 
-from classifier.weights import load_model
+from classifier.factory import load_model
 from tests.webapp.runs.factories import finished, squares_dataset, tiny_network, version_of, wait_for
-from webapp.runs.launch_form import LaunchForm
+from webapp.runs.forms import LaunchForm
 from webapp.runs.models import EpochMetric, EvalPrediction, EvaluationStatus, ModelArtifact, RunStatus, TrainingRun
 from webapp.runs.services.evaluations import evaluate_on_version
 from webapp.runs.services.status import run_status

@@ -7,9 +7,9 @@ import pytest
 
 from tests.webapp.runs.factories import finished, squares_dataset, tiny_network, wait_for
 from tests.workers import WorkerProcess
-from webapp.runs.launch_form import LaunchForm
+from webapp.runs.forms import LaunchForm
 from webapp.runs.models import EpochMetric, RunStatus, TrainingRun
-from webapp.runs.services.control import has_checkpoint
+from webapp.runs.services.conf import has_checkpoint
 
 pytestmark = [pytest.mark.slow, pytest.mark.smoke]
 EPOCHS = 30  # long enough that the kill lands mid-run on a fast machine, short enough to finish after

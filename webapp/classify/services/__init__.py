@@ -1,1 +1,1 @@
-"""Business logic of classification, shared by pages, the API and the worker tasks."""
+"""Business logic of classification, shared by pages, the API and worker/ (the code the Celery tasks call)."""

@@ -37,7 +37,8 @@ def _stored_card(path: Path) -> dict:
 
 def architecture(arch: str, *, num_classes: int, image_size: int, spec) -> dict:
     """Return the registry's description of an architecture and its parameter count."""
-    from classifier.registry import UnknownModel, model_info, parameter_count
+    from classifier.factory import parameter_count
+    from classifier.registry import UnknownModel, model_info
 
     try:
         info = model_info(arch)
@@ -52,7 +53,7 @@ def architecture(arch: str, *, num_classes: int, image_size: int, spec) -> dict:
 
 def run_card(run: TrainingRun) -> dict:
     """Return everything the model card page shows about a run's model."""
-    from webapp.runs.views.access import primary_evaluation
+    from webapp.runs.services.access import primary_evaluation
 
     weights = refs.weights_of(run)
     stored = _stored_card(Path(settings.MEDIA_ROOT) / weights.path) if weights else {}

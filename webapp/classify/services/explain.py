@@ -2,14 +2,13 @@
 
 Computed on the worker, not in the web process: the worker already holds the model in its LRU (an
 explanation usually follows a quick test of the same model), has the GPU when there is one, and keeps
-torch's memory out of the web processes. For a small model the whole set takes well under a second on a
-CPU (Grad-CAM is one forward and one backward pass). The page waits a few seconds for it, then polls.
+torch's memory out of the web processes (worker/explain.py). For a small model the whole set takes well
+under a second on a CPU (Grad-CAM is one forward and one backward pass). The page waits a few seconds for
+it, then polls.
 """
 
 from __future__ import annotations
 
-import logging
-import time
 import uuid
 
 from celery.exceptions import TimeoutError as CeleryTimeout
@@ -21,21 +20,12 @@ from django.db import transaction
 from webapp.celery import GPU_QUEUE
 from webapp.classify.models import Explanation, ExplanationStatus
 from webapp.classify.services import refs
+from webapp.core.errors import FieldError
 from webapp.datasets.validation import format_bytes
 
-log = logging.getLogger(__name__)
-GRID_MIN_WIDTH = 256  # small grids are scaled up (nearest neighbour) to at least this many pixels
-STAGE_CHANNELS = 16
-FILTERS_SHOWN = 64
 
-
-class ExplainError(ValueError):
+class ExplainError(FieldError):
     """The explanation cannot be made; `field` names the input at fault."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 def wait_s() -> float:
@@ -80,116 +70,11 @@ def request_explanation(explanation: Explanation, *, class_index: int | None, wa
 
 def delete_explanation(explanation: Explanation) -> None:
     """Delete an explanation with its image and PNGs."""
-    names = [explanation.image, *(explanation.result or {}).get("images", {}).values()]
-    names += [s["image"] for s in (explanation.result or {}).get("stages", [])]
+    names = [explanation.image, *png_names(explanation).values()]
     explanation.delete()
     for name in names:
         if name:
             default_storage.delete(name)
-
-
-# ---- the worker's side ---------------------------------------------------------------------------------
-
-def run_explanation(explanation_id: int) -> str:
-    """Compute and store every picture of one explanation (the task body)."""
-    explanation = Explanation.objects.filter(pk=explanation_id).first()
-    if explanation is None:
-        return "missing"
-    Explanation.objects.filter(pk=explanation_id).update(status=ExplanationStatus.RUNNING)
-    try:
-        result = _compute(explanation)
-    except Exception as error:
-        log.exception("explanation %s failed", explanation_id)
-        message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
-        Explanation.objects.filter(pk=explanation_id).update(status=ExplanationStatus.FAILED,
-                                                             error=f"Could not explain this image: {message}"[:2000])
-        return "failed"
-    Explanation.objects.filter(pk=explanation_id).update(status=ExplanationStatus.SUCCEEDED, result=result)
-    return "succeeded"
-
-
-def _compute(explanation: Explanation) -> dict:
-    from classifier.explain import (
-        attention_rollout,
-        channel_grid,
-        feature_maps,
-        filter_grid,
-        first_layer_filters,
-        grad_cam,
-        grid_png,
-        heatmap_png,
-        overlay_png,
-        png_bytes,
-    )
-    from classifier.registry import model_info
-    from webapp.classify.services import loader
-    from webapp.classify.services.decode import as_seen, decode
-    from webapp.classify.services.pipeline import answer, prepare
-    from webapp.datasets.services.store import image_limits
-
-    started = time.perf_counter()
-    loaded, _ = loader.get_model(refs.resolve(explanation.owner, explanation.model_ref))
-    with default_storage.open(explanation.image, "rb") as handle:
-        pixels = decode(handle.read(), loaded.resize_size, limits=image_limits()).pixels
-    x = prepare(loaded.preset, [pixels], device=loaded.device)  # (1, 3, S, S)
-    seen = as_seen(x[0], loaded.preset.mean, loaded.preset.std)  # PIL, S x S
-    probabilities, indices, _ = answer(loaded.model, x, k=5)
-    names = loaded.class_names
-    top = [{"index": int(i), "name": names[int(i)], "probability": float(p)}
-           for p, i in zip(probabilities[0], indices[0], strict=True)]
-    folder = f"classify/explanations/{explanation.pk}/{uuid.uuid4().hex[:8]}"
-    write = _writer(folder)
-    vit = model_info(loaded.arch).family == "vit"
-    chosen = explanation.class_index if explanation.class_index is not None else top[0]["index"]
-    if not 0 <= chosen < len(names):
-        raise ExplainError(f"the model has {len(names)} classes; class {chosen} does not exist")
-    if vit:
-        heat, method, layer = attention_rollout(loaded.model, x[0]), "Attention rollout", "all attention blocks"
-    else:
-        cam = grad_cam(loaded.model, x[0], class_index=chosen)
-        kind = type(loaded.model.get_submodule(cam.layer)).__name__
-        heat, method, layer = cam.heatmap, "Grad-CAM", f"{cam.layer} ({kind})"
-    images = {"input": write("input", png_bytes(seen)), "overlay": write("overlay", overlay_png(seen, heat)),
-              "heatmap": write("heatmap", heatmap_png(heat))}
-    stages = []
-    if not vit:
-        for stage, activations in feature_maps(loaded.model, x[0]):
-            grid = channel_grid(activations, count=STAGE_CHANNELS)  # (H, W)
-            stages.append({"name": stage, "channels": int(activations.shape[0]), "height": int(activations.shape[1]),
-                           "width": int(activations.shape[2]), "shown": min(STAGE_CHANNELS, activations.shape[0]),
-                           "image": write(f"stage-{stage}", grid_png(grid, scale=_scale(grid.shape[-1])))})
-    filters = first_layer_filters(loaded.model)  # (N, C, k, k)
-    grid = filter_grid(filters, count=FILTERS_SHOWN)
-    images["filters"] = write("filters", grid_png(grid if grid.shape[0] == 3 else grid[:1],
-                                                  scale=_scale(grid.shape[-1])))
-    _forget_old(explanation)
-    return {
-        "top": top, "classes": len(names), "class_names_all": list(names[:2000]), "class_index": chosen,
-        "class_name": names[chosen],
-        "method": method, "layer": layer, "class_agnostic": vit, "image_size": loaded.preset.size,
-        "arch": loaded.arch, "images": images, "stages": stages,
-        "filters": {"count": int(filters.shape[0]), "shown": min(FILTERS_SHOWN, int(filters.shape[0])),
-                    "kernel": int(filters.shape[-1]), "channels": int(filters.shape[1])},
-        "seconds": round(time.perf_counter() - started, 3),
-    }
-
-
-def _scale(width: int) -> int:
-    return max(1, min(16, -(-GRID_MIN_WIDTH // max(width, 1))))
-
-
-def _writer(folder: str):
-    def write(kind: str, png: bytes) -> str:
-        return default_storage.save(f"{folder}/{kind}.png", ContentFile(png))
-
-    return write
-
-
-def _forget_old(explanation: Explanation) -> None:
-    """Delete the PNGs of an earlier computation of the same explanation."""
-    old = explanation.result or {}
-    for name in [*old.get("images", {}).values(), *(s["image"] for s in old.get("stages", []))]:
-        default_storage.delete(name)
 
 
 def png_names(explanation: Explanation) -> dict[str, str]:

@@ -16,20 +16,16 @@ from django.core.files import File
 from django.db import IntegrityError, transaction
 
 from webapp.classify.models import ImportedModel
+from webapp.core.errors import FieldError
 from webapp.core.files import file_sha256
-from webapp.datasets.validation import format_bytes
+from webapp.datasets.validation import as_sentence, format_bytes
 
 SUFFIXES = (".safetensors", ".pth", ".pt")
 MAX_CLASSES = 10_000
 
 
-class ImportModelError(ValueError):
+class ImportModelError(FieldError):
     """The upload cannot become a model; `field` names the form field at fault."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 def max_model_bytes() -> int:
@@ -98,14 +94,15 @@ def import_model(owner, *, name: str, upload, arch: str = "", network=None, clas
 
 def _check(path: Path, *, arch, network, class_names, image_size):
     """Return (ModelCard, model with the file's weights) or raise ImportModelError saying what does not fit."""
+    from classifier.factory import create_model
     from classifier.presets import EvalPreset
-    from classifier.registry import check_image_size, create_model, list_models, model_info
+    from classifier.registry import check_image_size, list_models, model_info
     from classifier.weights import ModelCard, WeightsError, load_weights_into, read_card, read_state_dict
 
     try:
         state = read_state_dict(path)
     except WeightsError as error:
-        raise ImportModelError(_sentence(str(error), keep_case=True), "file")
+        raise ImportModelError(as_sentence(str(error), keep_case=True), "file")
     except OSError:  # torch's zip reader raises OSError for some cut-short files, which read_state_dict lets by
         raise ImportModelError(f"{path.name} is a corrupt or incomplete PyTorch file (its archive cannot be read).",
                                "file")
@@ -126,7 +123,7 @@ def _check(path: Path, *, arch, network, class_names, image_size):
     try:
         check_image_size(arch, size, spec)
     except ValueError as error:
-        raise ImportModelError(_sentence(str(error)), "image_size")
+        raise ImportModelError(as_sentence(str(error)), "image_size")
     model = create_model(arch, num_classes=len(class_names), image_size=size, spec=spec)
     try:
         load_weights_into(model, state, strict_head=True)
@@ -140,7 +137,7 @@ def _check(path: Path, *, arch, network, class_names, image_size):
 
 def _misfit(message: str, state: dict, arch: str, num_classes: int, size: int, spec) -> str:
     """Return why the weights do not fit, with the architecture they do look like when one matches."""
-    text = _sentence(message.replace("the weights do not fit this model", f"these weights do not fit {arch} "
+    text = as_sentence(message.replace("the weights do not fit this model", f"these weights do not fit {arch} "
                                                                           f"with {num_classes} classes"))
     if "the head does not fit" in message:
         return text + " Give one class name per output of the file's head, in order."
@@ -152,7 +149,8 @@ def _misfit(message: str, state: dict, arch: str, num_classes: int, size: int, s
 
 def guess_architectures(state: dict, image_size: int) -> list[str]:
     """Return the registered architectures whose layers (head aside) have exactly these names and shapes."""
-    from classifier.registry import create_model, list_models, model_info
+    from classifier.factory import create_model
+    from classifier.registry import list_models, model_info
 
     theirs = {key: tuple(value.shape) for key, value in state.items()}
     found = []
@@ -179,9 +177,6 @@ def _safe_name(name, suffix: str) -> str:
     return clean + suffix
 
 
-def _sentence(text: str, *, keep_case: bool = False) -> str:
-    text = text if keep_case else text[:1].upper() + text[1:]
-    return text if text.endswith(".") else text + "."
 
 
 

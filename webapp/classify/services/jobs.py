@@ -2,7 +2,7 @@
 
 Uploads come in batches of at most 100 files per request into a pending job, which is then started.
 A ZIP is checked with the datasets app's archive reader before it is stored and queued. Everything
-heavier (decoding, the model, results) happens on the worker: see services/runner.py.
+heavier (decoding, the model, results) happens on the worker: see worker/jobs.py.
 """
 
 from __future__ import annotations
@@ -21,24 +21,19 @@ from django.utils import timezone
 from webapp.celery import GPU_QUEUE
 from webapp.classify.models import ClassificationJob, JobInput, JobSource, JobStatus
 from webapp.classify.services import refs
+from webapp.core.errors import FieldError
 from webapp.datasets.archive import ArchiveEntry, BadArchive, iter_archive
 from webapp.datasets.models import DatasetVersion, Split
 from webapp.datasets.services.archive_import import archive_limits
-from webapp.datasets.validation import format_bytes
+from webapp.datasets.validation import as_sentence, format_bytes
 
 JOB_TASK = "classify.run_job"
 VERSION_SPLITS = (Split.TEST.value, Split.VAL.value, Split.TRAIN.value)
 MAX_TOP_K = 20
 
 
-class JobError(ValueError):
+class JobError(FieldError):
     """The job cannot be made or changed; `field` names the input at fault, `status` the HTTP status."""
-
-    def __init__(self, message: str, field: str | None = None, status: int = 400):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.status = status
 
 
 def _new_job(user, model_ref: str, source: str, *, top_k: int | None = 5, low_confidence: float | None = None,
@@ -109,7 +104,7 @@ def create_archive_job(user, model_ref: str, upload, *, name: str = "", top_k: i
         upload.seek(0)
         total = archive_items(upload)
     except BadArchive as error:
-        raise JobError(_sentence(error.message), "archive")
+        raise JobError(as_sentence(error.message), "archive")
     if total == 0:
         raise JobError("The archive holds no files to classify (only folders, hidden or system files, "
                        "or other archives).", "archive")
@@ -210,8 +205,3 @@ def delete_job(job: ClassificationJob) -> None:
     job.delete()
     for name in names:
         default_storage.delete(name)
-
-
-def _sentence(text: str) -> str:
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith(".") else text + "."

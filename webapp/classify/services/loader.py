@@ -100,7 +100,7 @@ def _load(source: ModelSource, device) -> LoadedModel:
         model, card = _imagenet(source.arch)
         model = model.to(device).eval()
     else:
-        from classifier.weights import load_model
+        from classifier.factory import load_model
 
         model, card = load_model(weights_file(source), device=device)
     LOADS += 1
@@ -119,9 +119,10 @@ def _load(source: ModelSource, device) -> LoadedModel:
 
 def _imagenet(arch: str):
     """Return (model, card) for torchvision's ImageNet weights of `arch`, read from the local cache."""
+    from classifier.factory import create_model
     from classifier.presets import EvalPreset
     from classifier.pretrained import imagenet_class_names
-    from classifier.registry import create_model, model_info
+    from classifier.registry import model_info
     from classifier.weights import ModelCard
 
     size = model_info(arch).default_image_size

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet
 
 from webapp.classify.models import ClassificationJob, Prediction
+from webapp.core.csvsafe import line_writer
 
 
 @dataclass(frozen=True)
@@ -110,14 +110,9 @@ def as_dict(job: ClassificationJob, prediction: Prediction) -> dict:
     }
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def csv_rows(job: ClassificationJob, rows: QuerySet) -> Iterator[str]:
     """Yield the CSV download line by line: filename, top-k classes and probabilities, error."""
-    writer = csv.writer(_Echo())
+    writer = line_writer()  # file and class names are user input: no cell may run as a spreadsheet formula
     labelled = job.version_id is not None
     header = ["filename"] + [f"{kind}_{n}" for n in range(1, job.top_k + 1) for kind in ("class", "probability")]
     yield writer.writerow(header + (["true_class"] if labelled else []) + ["error"])

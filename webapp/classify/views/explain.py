@@ -7,8 +7,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from webapp.classify.forms import ExplainForm
 from webapp.classify.models import ExplanationStatus
+from webapp.classify.services.access import get_explanation
 from webapp.classify.services.explain import ExplainError, create_explanation, png_names, request_explanation
-from webapp.classify.views.access import PNG, get_explanation, stream_file
+from webapp.core.files import PNG, stream_file
 
 
 @require_http_methods(["GET", "POST"])

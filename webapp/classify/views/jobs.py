@@ -9,8 +9,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from webapp.classify.forms import JobForm
 from webapp.classify.models import JobStatus
 from webapp.classify.services import jobs as service
+from webapp.classify.services.access import get_job
 from webapp.classify.services.jobs import JobError
-from webapp.classify.views.access import get_job
 from webapp.classify.views.home import wants_json
 from webapp.classify.views.results import results_context
 
@@ -80,16 +80,23 @@ def job_start(request, pk):
     return redirect("classify_job", pk=job.pk)
 
 
+def _refused(request, change, job) -> bool:
+    """Apply a service change to the job; when it refuses, show why on the next page and return True."""
+    try:
+        change(job)
+    except JobError as error:
+        messages.error(request, error.message)
+        return True
+    return False
+
+
 @require_POST
 def job_cancel(request, pk):
     """Cancel a job (a running one stops within about a second, keeping what it classified)."""
     job = get_job(request.user, pk)
-    try:
-        service.cancel_job(job)
+    if not _refused(request, service.cancel_job, job):
         messages.success(request, "The job was cancelled." if job.status == JobStatus.CANCELLED
                          else "Cancelling: the worker stops at its next batch.")
-    except JobError as error:
-        messages.error(request, error.message)
     return redirect("classify_job", pk=job.pk)
 
 
@@ -97,10 +104,7 @@ def job_cancel(request, pk):
 def job_delete(request, pk):
     """Delete a finished job with its stored files."""
     job = get_job(request.user, pk)
-    try:
-        service.delete_job(job)
-    except JobError as error:
-        messages.error(request, error.message)
+    if _refused(request, service.delete_job, job):
         return redirect("classify_job", pk=job.pk)
     messages.success(request, "The job and its files were deleted.")
     return redirect("classify_home")

@@ -1,24 +1,18 @@
 """Models to classify with: import weights, delete an import, model cards, exports and downloads."""
 
-from pathlib import Path
-
-from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from webapp.classify.forms import ImportModelForm
 from webapp.classify.services import card as cards
-from webapp.classify.services import refs
+from webapp.classify.services import exports, refs
+from webapp.classify.services.access import get_imported
 from webapp.classify.services.exports import ExportRequestError, exports_of, request_export
 from webapp.classify.services.imported import ImportModelError, delete_imported, import_model
-from webapp.classify.views.access import get_imported
-from webapp.runs.models import ModelArtifact, TrainingRun
-from webapp.runs.views.access import get_run
-
-DOWNLOAD_NAMES = {"weights": "model.safetensors", "checkpoint": "checkpoint.pt",
-                  "torchscript": "model.torchscript.pt", "onnx": "model.onnx"}
+from webapp.runs.models import TrainingRun
+from webapp.runs.services.access import get_run
 
 
 @require_http_methods(["GET", "POST"])
@@ -91,21 +85,7 @@ def export_status(request, pk):
     return JsonResponse({fmt: {"id": a.pk, **(a.details or {})} for fmt, a in exports_of(run).items()})
 
 
-def artifact_response(user, pk) -> FileResponse:
-    """Return the download of a run's weights, checkpoint or finished export if `user` may see the run."""
-    visible = TrainingRun.objects.visible_to(user).values("pk")
-    artifact = ModelArtifact.objects.filter(pk=pk, run__in=visible).select_related("run").first()
-    if artifact is None or (artifact.details or {}).get("state") in ("queued", "running", "failed"):
-        raise Http404("No such file.")
-    path = Path(settings.MEDIA_ROOT) / artifact.path
-    if not path.is_file():
-        raise Http404("The file is missing from storage.")
-    filename = f"run-{artifact.run_id}-{DOWNLOAD_NAMES.get(artifact.kind, path.name)}"
-    return FileResponse(open(path, "rb"), as_attachment=True, filename=filename,
-                        content_type="application/octet-stream")
-
-
 @require_GET
 def artifact_download(request, pk):
     """Download a run's weights, checkpoint or export, if the run is visible to the user."""
-    return artifact_response(request.user, pk)
+    return exports.artifact_download(request.user, pk)

@@ -9,11 +9,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from webapp.classify.models import JobSource, Prediction
 from webapp.classify.services import results as service
+from webapp.classify.services.access import get_job
 from webapp.classify.services.explain import ExplainError, create_explanation
 from webapp.classify.services.inputs import input_bytes
 from webapp.classify.services.jobs import job_status
 from webapp.classify.services.refs import UnknownModelRef
-from webapp.classify.views.access import WEBP, get_job, stream_file
+from webapp.core.files import WEBP, stream_file
 
 PAGE_SIZE = 60
 

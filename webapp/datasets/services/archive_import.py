@@ -1,20 +1,13 @@
-"""Import a ZIP (folders or labels.csv) into a dataset: checked up front, then run entry by entry by a worker.
+"""Import a ZIP (folders or labels.csv) into a dataset, the web's side: check the upload, store it, queue it.
 
-A worker killed mid-import leaves its committed batches behind; the redelivered task resumes after them,
-because images, report rows and counters of one batch are committed together.
+The worker runs it entry by entry (webapp/datasets/worker.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import time
 import uuid
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
-from typing import BinaryIO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -23,45 +16,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from webapp.celery import DEFAULT_QUEUE, app
-from webapp.core.storage import is_local
-from webapp.datasets.archive import (
-    ArchiveEntry,
-    ArchiveLimits,
-    BadArchive,
-    SkippedEntry,
-    archive_layout,
-    count_entries,
-    iter_archive,
-    read_labels_csv,
-)
+from webapp.datasets.archive import ArchiveLimits, BadArchive, archive_layout, count_entries, read_labels_csv
 from webapp.datasets.csvlabels import CsvLabelError, parse_labels_csv
-from webapp.datasets.models import Dataset, DatasetClass, Image, Import, ImportKind, ImportStatus
-from webapp.datasets.services.classes import get_or_create_class
-from webapp.datasets.services.rows import insert_items
-from webapp.datasets.services.store import (
-    FileOutcome,
-    count_outcomes,
-    display_name,
-    prepare_image,
-    remove_files,
-    save_staged,
-    settle,
-)
-from webapp.datasets.validation import RejectedFile, format_bytes
+from webapp.datasets.models import Dataset, Import, ImportKind, ImportStatus
+from webapp.datasets.services.store import display_name
+from webapp.datasets.validation import RejectedFile, as_sentence, format_bytes
 
 logger = logging.getLogger(__name__)
 
 IMPORT_TASK = "datasets.import_archive"
-_BATCH_MAX_ITEMS = 2000  # report rows held before a commit, whatever the clock says
-# Threads that check and write files when the storage is remote (each write waits on the network), and
-# how far they may run ahead of this thread, in files and in bytes held in memory. On local disk the
-# files are checked and written in this thread: the work is mostly Python under the GIL, and hand-offs
-# made things slower (10,000 small JPEGs on 2 cores: 1.17 ms CPU per image inline, 1.48 with one
-# thread, 1.95 with four).
-_THREADS = min(8, 2 * (os.cpu_count() or 1))
-_WINDOW_FILES = 32
-_WINDOW_BYTES = 256 * 1024 * 1024
-_NOT_IN_CSV = "not listed in labels.csv: imported without a label"
 
 
 def archive_limits() -> ArchiveLimits:
@@ -93,39 +56,6 @@ def start_archive_import(dataset: Dataset, uploaded_file, *, user) -> Import:
     return job
 
 
-def import_archive(import_id: int, progress_every: float = 0.5) -> None:
-    """Run one archive import to the end (the task body): every entry is reported, the archive deleted."""
-    job = Import.objects.select_related("dataset").filter(pk=import_id, kind=ImportKind.ARCHIVE).first()
-    if job is None:
-        return  # deleted meanwhile
-    if job.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED):
-        _delete_archive(job)  # a redelivery after a worker died between finishing and cleaning up
-        return
-    resuming = job.status == ImportStatus.RUNNING
-    if not resuming:
-        job.status, job.started_at = ImportStatus.RUNNING, timezone.now()
-        job.save(update_fields=["status", "started_at"])
-    status, error = ImportStatus.FAILED, ""
-    try:
-        with default_storage.open(job.archive.name, "rb") as fileobj:
-            _Run(job, fileobj, progress_every, resuming).run()
-        status = ImportStatus.SUCCEEDED
-    except BadArchive as e:
-        kept = f" The {job.accepted} images before that point were imported." if job.accepted else ""
-        error = _sentence(e.message) + kept
-    except (CsvLabelError, RejectedFile) as e:  # the labels file is unusable
-        error = _sentence(f"labels.csv: {e.message}")
-    except FileNotFoundError:
-        error = "The uploaded archive is missing from storage; upload it again."
-    except Exception:
-        logger.exception("import %s stopped", import_id)
-        error = "The import stopped because of an internal error. The images imported before it stopped are kept."
-    _finish(job, status, error)
-
-
-# ---------------------------------------------------------------- checking before anything is stored
-
-
 def _inspect(uploaded_file) -> tuple[int, str]:
     """Return (files to check, layout) of an uploaded ZIP, or raise ValidationError saying what is wrong."""
     limits = archive_limits()
@@ -136,20 +66,13 @@ def _inspect(uploaded_file) -> tuple[int, str]:
             parse_labels_csv(read_labels_csv(uploaded_file, limits=limits))
         total = count_entries(uploaded_file, limits=limits)
     except BadArchive as e:
-        raise ValidationError(_sentence(e.message))
-    except CsvLabelError as e:
-        raise ValidationError(_sentence(f"labels.csv: {e.message}"))
-    except RejectedFile as e:  # the labels file itself is too big or damaged
-        raise ValidationError(_sentence(f"labels.csv: {e.message}"))
+        raise ValidationError(as_sentence(e.message))
+    except (CsvLabelError, RejectedFile) as e:  # RejectedFile: the labels file itself is too big or damaged
+        raise ValidationError(as_sentence(f"labels.csv: {e.message}"))
     if total == 0:
         raise ValidationError("The archive holds no files to import (only folders, hidden or system files, "
                               "or other archives).")
     return total, layout
-
-
-def _sentence(text: str) -> str:
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith(".") else text + "."
 
 
 def _enqueue(import_id: int, task_id: str) -> None:
@@ -162,202 +85,3 @@ def _enqueue(import_id: int, task_id: str) -> None:
             error="The import could not be queued: the task broker did not answer. Upload the archive again.")
 
 
-def _finish(job: Import, status: str, error: str) -> None:
-    job.status, job.error, job.finished_at = status, error, timezone.now()
-    job.save(update_fields=["status", "error", "finished_at"])
-    _delete_archive(job)
-
-
-def _delete_archive(job: Import) -> None:
-    if job.archive.name:
-        default_storage.delete(job.archive.name)
-        Import.objects.filter(pk=job.pk).update(archive="")
-        job.archive.name = ""
-
-
-# ---------------------------------------------------------------- the run
-
-
-class _InThisThread:
-    """An executor that runs each call at once, in the calling thread."""
-
-    def submit(self, fn, /, *args, **kwargs) -> Future:
-        future: Future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as e:  # noqa: BLE001 - handed over exactly as a thread pool would
-            future.set_exception(e)
-        return future
-
-
-def _executor():
-    """Return the executor (a context manager) that checks and writes files for this storage."""
-    if is_local(default_storage):
-        return contextlib.nullcontext(_InThisThread())
-    return ThreadPoolExecutor(_THREADS, thread_name_prefix="lux-import")
-
-
-class _Run:
-    """One pass over an archive: this thread reads the archive in order, has each file checked and written
-    (by a few threads when the storage is remote), decides duplicates and commits images, report rows and
-    counters in timed batches."""
-
-    def __init__(self, job: Import, fileobj: BinaryIO, progress_every: float, resuming: bool):
-        self.job = job
-        self.dataset = job.dataset
-        self.fileobj = fileobj
-        self.progress_every = progress_every
-        self.limits = archive_limits()
-        self.classes: dict[str, DatasetClass] = {}
-        # Every hash that may be in the dataset, so the usual new image needs no look-up query; staged
-        # images get their rows in one insert per batch.
-        self.known: set[str] = set()
-        self.seen_pk = 0
-        self.staged: list[FileOutcome] = []
-        # Entries being checked and written, in archive order: (future or outcome, not in the CSV, bytes,
-        # whether it is a file). It runs on across batches; a batch commits only what was settled.
-        self.window: deque[tuple[Future | FileOutcome, bool, int, bool]] = deque()
-        self.window_bytes = 0
-        self.batch_files = 0
-        # Entries already committed by an earlier attempt at this import.
-        self.skip_files = job.done if resuming else 0
-        self.skip_skipped = job.skipped if resuming else 0
-
-    def run(self) -> None:
-        # The upload was inspected before it was queued; a folder layout's count stands (a 100,000-entry
-        # table of contents costs a second or two to walk again). A labels.csv is read here either way.
-        layout = self.job.layout or archive_layout(self.fileobj, limits=self.limits)
-        labels = parse_labels_csv(read_labels_csv(self.fileobj, limits=self.limits)) if layout == "csv" else None
-        self.in_csv = labels is not None
-        entries = iter_archive(self.fileobj, limits=self.limits, labels=labels)
-        if not (self.job.layout and self.job.total and labels is None):
-            total = sum(isinstance(e, ArchiveEntry)
-                        for e in iter_archive(self.fileobj, limits=self.limits, labels=labels))
-            Import.objects.filter(pk=self.job.pk).update(layout=layout, total=total)
-        with _executor() as self.pool:
-            stopped: BadArchive | None = None
-            more = True
-            while more:
-                pending: list[FileOutcome] = []
-                self.batch_files = 0
-                with transaction.atomic():
-                    self._learn_new_hashes()
-                    try:
-                        more = self._fill(entries, pending)
-                    except BadArchive as e:  # the archive as a whole went over a limit: keep what came before
-                        stopped, more = e, False
-                    except BaseException:
-                        self._abandon(pending)
-                        raise
-                    try:
-                        if not more:
-                            self._drain(pending)
-                        self._commit(pending)
-                    except BaseException:
-                        self._abandon(pending)
-                        raise
-        if stopped is not None:
-            raise stopped
-
-    def _fill(self, entries, pending: list[FileOutcome]) -> bool:
-        """Start entries until the batch is due, settling the oldest as the window fills; return whether more remain."""
-        deadline = time.monotonic() + self.progress_every
-        for item in entries:
-            if isinstance(item, SkippedEntry):
-                if item.silent:
-                    continue
-                if self.skip_skipped:
-                    self.skip_skipped -= 1
-                    continue
-                self.window.append((FileOutcome(item.name, "skipped", item.reason, item.message), False, 0, False))
-            else:
-                if self.skip_files:
-                    self.skip_files -= 1
-                    continue
-                self._start(item)
-            while len(self.window) > _WINDOW_FILES or self.window_bytes > _WINDOW_BYTES:
-                self._settle_oldest(pending)
-            if time.monotonic() >= deadline or len(pending) >= _BATCH_MAX_ITEMS:
-                return True
-        return False
-
-    def _start(self, entry: ArchiveEntry) -> None:
-        """Read the entry (archive order) and hand its bytes to a thread to check and write."""
-        try:
-            data = entry.read()
-        except RejectedFile as e:
-            self.window.append((FileOutcome(entry.name, "rejected", e.reason, e.message), False, 0, True))
-            return
-        try:
-            label = self._class(entry.label) if entry.label else None
-        except ValidationError as e:
-            message = f"the label cannot be used: {e.messages[0]}"
-            self.window.append((FileOutcome(entry.name, "rejected", "bad_label", message), False, 0, True))
-            return
-        future = self.pool.submit(prepare_image, self.dataset, data, name=entry.name, label=label,
-                                  split=entry.split, source_import=self.job, known=self.known)
-        self.window.append((future, self.in_csv and entry.label is None, len(data), True))
-        self.window_bytes += len(data)
-
-    def _settle_oldest(self, pending: list[FileOutcome]) -> None:
-        held, unlisted, size, is_file = self.window.popleft()
-        self.window_bytes -= size
-        self.batch_files += is_file
-        outcome = settle(held.result() if isinstance(held, Future) else held, self._might_exist)
-        if outcome.accepted:
-            self.known.add(outcome.image.sha256)
-            self.staged.append(outcome)
-            if unlisted:
-                outcome.message = _NOT_IN_CSV
-        pending.append(outcome)
-
-    def _drain(self, pending: list[FileOutcome]) -> None:
-        while self.window:
-            self._settle_oldest(pending)
-
-    def _abandon(self, pending: list[FileOutcome]) -> None:
-        """Remove the files of this batch's images: their rows roll back with it."""
-        outcomes = list(pending)
-        while self.window:
-            held = self.window.popleft()[0]
-            try:
-                outcomes.append(held.result() if isinstance(held, Future) else held)
-            except Exception:  # noqa: BLE001 - already failing; this is clean-up
-                continue
-        for outcome in outcomes:
-            if outcome.accepted:
-                remove_files(outcome.image)
-        self.staged = []
-
-    def _might_exist(self, sha256: str) -> bool:
-        if sha256 in self.known:
-            self._insert_staged()  # the look-up that follows must see this batch's rows
-            return True
-        return False
-
-    def _learn_new_hashes(self) -> None:
-        """Add the hashes of images stored since the last batch (by this import or anyone else)."""
-        for pk, sha256 in Image.objects.filter(dataset=self.dataset, pk__gt=self.seen_pk).values_list("pk", "sha256"):
-            self.known.add(sha256)
-            self.seen_pk = max(self.seen_pk, pk)
-
-    def _insert_staged(self) -> None:
-        save_staged(self.staged)
-        self.staged = []
-
-    def _class(self, name: str) -> DatasetClass:
-        if name not in self.classes:
-            self.classes[name] = get_or_create_class(self.dataset, name)
-        return self.classes[name]
-
-    def _commit(self, pending: list[FileOutcome]) -> None:
-        """Write the batch's images, report rows and the import's counters (inside the batch's transaction)."""
-        self._insert_staged()
-        insert_items(self.job, pending)
-        job = self.job
-        for field, n in count_outcomes(pending).items():
-            setattr(job, field, getattr(job, field) + n)
-        job.done += self.batch_files
-        job.save(update_fields=["done", "accepted", "rejected", "duplicates", "conflicts", "skipped"])
-        if any(o.accepted for o in pending):
-            self.dataset.touch()

@@ -1,4 +1,4 @@
-"""Ways images come in: one file, a browser or API batch, and a ZIP import run by a worker."""
+"""Ways images come in: one file, a browser or API batch, and a ZIP import (run by worker.py)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,17 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from webapp.datasets.models import Dataset, DatasetClass, Import, ImportKind, ImportStatus, Split
-from webapp.datasets.services.archive_import import import_archive, start_archive_import
+from webapp.datasets.services.archive_import import start_archive_import
 from webapp.datasets.services.rows import insert_items
 from webapp.datasets.services.store import (
     FileOutcome,
     add_image,
-    add_image_quietly,
     count_outcomes,
     image_limits,
 )
 
-__all__ = ["FileOutcome", "add_image", "upload_files", "start_archive_import", "import_archive", "image_limits",
-           "max_files_per_request", "count_outcomes", "insert_items", "add_image_quietly"]
+__all__ = ["FileOutcome", "add_image", "upload_files", "start_archive_import", "image_limits",
+           "max_files_per_request", "count_outcomes", "insert_items"]
 
 
 def max_files_per_request() -> int:
@@ -41,8 +40,8 @@ def upload_files(dataset: Dataset, files: list, *, label: DatasetClass | None, s
     batch = Import.objects.create(dataset=dataset, created_by=user, kind=ImportKind.UPLOAD,
                                   status=ImportStatus.RUNNING, total=len(files), started_at=now,
                                   original_name=f"{len(files)} uploaded file{'s' * (len(files) != 1)}")
-    outcomes = [add_image_quietly(dataset, f, name=getattr(f, "name", "") or "upload", label=label, split=split,
-                                  source_import=batch) for f in files]
+    outcomes = [add_image(dataset, f, name=getattr(f, "name", "") or "upload", label=label, split=split,
+                          source_import=batch, touch=False) for f in files]
     insert_items(batch, outcomes)
     for field, n in count_outcomes(outcomes).items():
         setattr(batch, field, n)

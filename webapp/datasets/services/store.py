@@ -69,20 +69,17 @@ def add_image(
     label: DatasetClass | None,
     split: str | None = None,
     source_import=None,
+    touch: bool = True,
 ) -> FileOutcome:
-    """Check `data`, store it once per dataset with its thumbnail and row, and say what happened."""
-    outcome = add_image_quietly(dataset, data, name=name, label=label, split=split, source_import=source_import)
-    if outcome.accepted:
-        dataset.touch()
-    return outcome
+    """Check `data`, store it once per dataset with its thumbnail and row, and say what happened.
 
-
-def add_image_quietly(dataset: Dataset, data: bytes | BinaryIO, *, name: str, label: DatasetClass | None,
-                      split: str | None = None, source_import=None) -> FileOutcome:
-    """Do what add_image does but leave the dataset's revision to the caller (one bump per batch)."""
+    touch=False leaves the dataset's revision to the caller (one bump per batch).
+    """
     outcome = stage_image(dataset, data, name=name, label=label, split=split, source_import=source_import)
     if outcome.accepted:
         save_staged([outcome])
+        if touch:
+            dataset.touch()
     return outcome
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -16,6 +15,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Max
 
+from webapp.core.csvsafe import csv_writer
 from webapp.datasets.models import Dataset, DatasetClass, DatasetVersion, Image, Split, VersionEntry
 
 SPLITS = (Split.TRAIN, Split.VAL, Split.TEST)
@@ -70,7 +70,7 @@ def export_version_zip(version: DatasetVersion) -> Iterator[bytes]:
     sink = _Sink()
     folders = class_folders(version.class_names)
     manifest = io.StringIO()
-    writer = csv.writer(manifest)
+    writer = csv_writer(manifest)  # names are user input: no cell may run as a spreadsheet formula
     writer.writerow(["path", "class", "split", "sha256", "original_name"])
     entries = (version.entries.order_by("split", "class_index", "image_id")
                .values_list("image_id", "image__file", "image__format", "image__sha256", "image__original_name",

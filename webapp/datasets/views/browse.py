@@ -9,13 +9,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from webapp.datasets.forms import BrowseFilterForm, BulkActionForm
 from webapp.datasets.services import bulk
-from webapp.datasets.views.lookup import dataset_for, live_images
+from webapp.datasets.services.access import dataset_for, live_images
 
 
 @require_GET
 def browse(request, pk):
     """Show one page of the dataset's thumbnails, filtered; a constant number of queries whatever the page size."""
-    dataset = dataset_for(request, pk)
+    dataset = dataset_for(request.user, pk)
     filters = BrowseFilterForm(request.GET or None, dataset=dataset)
     images = filters.filter(live_images(dataset)).select_related("label").only(
         "id", "original_name", "sha256", "width", "height", "split", "label__name", "created_at")
@@ -56,7 +56,7 @@ BULK_ACTIONS = {"relabel": _relabel, "split": _move, "delete": _delete}
 @require_POST
 def bulk_action(request, pk):
     """Relabel, move or delete the selected images, then go back to the same browse page."""
-    dataset = dataset_for(request, pk)
+    dataset = dataset_for(request.user, pk)
     form = BulkActionForm(request.POST, dataset=dataset)
     back = request.POST.get("next", "")
     if not back.startswith(reverse("dataset_browse", args=[dataset.pk])):

@@ -3,24 +3,15 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from webapp.datasets.forms import ClassDeleteForm, ClassMergeForm, ClassNameForm
-from webapp.datasets.models import DatasetClass, Split
+from webapp.datasets.models import Split
 from webapp.datasets.services import classes as class_services
-from webapp.datasets.views.lookup import dataset_for, live_images
+from webapp.datasets.services.access import class_for, dataset_for, live_images
 
 LIVE = Q(images__deleted_at__isnull=True)
-
-
-def class_for(dataset, class_pk) -> DatasetClass:
-    """Return one class of `dataset`, or raise Http404."""
-    try:
-        return dataset.classes.get(pk=class_pk)
-    except (DatasetClass.DoesNotExist, ValueError):
-        raise Http404("No such class.") from None
 
 
 def _page(request, dataset, *, create=None, merge=None, status=200):
@@ -38,6 +29,12 @@ def _page(request, dataset, *, create=None, merge=None, status=200):
     return render(request, "datasets/classes.html", context, status=status)
 
 
+def _done(request, dataset, message: str):
+    """Say what changed and go back to the classes page."""
+    messages.success(request, message)
+    return redirect("class_list", pk=dataset.pk)
+
+
 def _apply(form, field, action):
     """Run a service call; put a ValidationError it raises beside `field`. Return whether it worked."""
     try:
@@ -51,33 +48,31 @@ def _apply(form, field, action):
 @require_GET
 def class_list(request, pk):
     """List the classes with their image counts per split."""
-    return _page(request, dataset_for(request, pk))
+    return _page(request, dataset_for(request.user, pk))
 
 
 @require_POST
 def class_create(request, pk):
     """Add a class."""
-    dataset = dataset_for(request, pk)
+    dataset = dataset_for(request.user, pk)
     form = ClassNameForm(request.POST, dataset=dataset, prefix="create")
     name = form.cleaned_data["name"] if form.is_valid() else None
     if name and _apply(form, "name", lambda: class_services.create_class(dataset, name)):
-        messages.success(request, f"Class “{name}” added.")
-        return redirect("class_list", pk=dataset.pk)
+        return _done(request, dataset, f"Class “{name}” added.")
     return _page(request, dataset, create=form, status=400)
 
 
 @require_http_methods(["GET", "POST"])
 def class_rename(request, pk, class_pk):
     """Rename a class (frozen versions keep the old name)."""
-    dataset = dataset_for(request, pk)
+    dataset = dataset_for(request.user, pk)
     cls = class_for(dataset, class_pk)
     old = cls.name
     form = ClassNameForm(request.POST or None, dataset=dataset, instance=cls)
     if request.method == "POST" and form.is_valid():
         new = form.cleaned_data["name"]
         if _apply(form, "name", lambda: class_services.rename_class(cls, new)):
-            messages.success(request, f"Class “{old}” renamed to “{new}”.")
-            return redirect("class_list", pk=dataset.pk)
+            return _done(request, dataset, f"Class “{old}” renamed to “{new}”.")
     return render(request, "datasets/class_rename.html",
                   {"dataset": dataset, "tab": "classes", "cls": cls, "form": form})
 
@@ -85,21 +80,20 @@ def class_rename(request, pk, class_pk):
 @require_POST
 def class_merge(request, pk):
     """Move every image of one class into another and remove the first."""
-    dataset = dataset_for(request, pk)
+    dataset = dataset_for(request.user, pk)
     form = ClassMergeForm(request.POST, dataset=dataset, prefix="merge")
     if form.is_valid():
         source, target = form.cleaned_data["source"], form.cleaned_data["target"]
         name = source.name
         if _apply(form, "target", lambda: class_services.merge_classes(source, target)):
-            messages.success(request, f"Class “{name}” merged into “{target.name}”.")
-            return redirect("class_list", pk=dataset.pk)
+            return _done(request, dataset, f"Class “{name}” merged into “{target.name}”.")
     return _page(request, dataset, merge=form, status=400)
 
 
 @require_http_methods(["GET", "POST"])
 def class_delete(request, pk, class_pk):
     """Ask how, then delete a class: with its images, or keeping them as unlabelled."""
-    dataset = dataset_for(request, pk)
+    dataset = dataset_for(request.user, pk)
     cls = class_for(dataset, class_pk)
     form = ClassDeleteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -107,8 +101,7 @@ def class_delete(request, pk, class_pk):
         name = cls.name
         if _apply(form, "images", lambda: class_services.delete_class(cls, delete_images=delete_images)):
             done = "and its images deleted" if delete_images else "deleted; its images are now unlabelled"
-            messages.success(request, f"Class “{name}” {done}.")
-            return redirect("class_list", pk=dataset.pk)
+            return _done(request, dataset, f"Class “{name}” {done}.")
     n_images = live_images(dataset).filter(label=cls).count()
     return render(request, "datasets/class_delete.html",
                   {"dataset": dataset, "tab": "classes", "cls": cls, "form": form, "n_images": n_images})

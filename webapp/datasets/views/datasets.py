@@ -7,10 +7,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from webapp.datasets.forms import DatasetForm
 from webapp.datasets.models import Dataset, Split
+from webapp.datasets.services.access import dataset_for
 from webapp.datasets.services.datasets import delete_dataset, with_counts
 from webapp.datasets.services.health import dataset_health
 from webapp.datasets.services.versions import dataset_changed_since_last_version
-from webapp.datasets.views.lookup import dataset_for
 
 RECENT = 5
 SPLITS = list(Split.values)  # train, val, test, unassigned
@@ -37,7 +37,7 @@ def dataset_create(request):
 @require_http_methods(["GET", "POST"])
 def dataset_edit(request, pk):
     """Rename a dataset or change its description."""
-    dataset = dataset_for(request, pk)
+    dataset = dataset_for(request.user, pk)
     form = DatasetForm(request.POST or None, instance=dataset, owner=dataset.owner)
     if request.method == "POST" and form.is_valid():
         form.save()
@@ -49,7 +49,7 @@ def dataset_edit(request, pk):
 @require_http_methods(["GET", "POST"])
 def dataset_delete(request, pk):
     """Ask, then delete a dataset with its images, versions and files (not while a run uses a version)."""
-    dataset = dataset_for(request, pk)
+    dataset = dataset_for(request.user, pk)
     problem = ""
     if request.method == "POST":
         name = dataset.name
@@ -77,7 +77,7 @@ def save_or_explain(form):
 @require_GET
 def dataset_detail(request, pk):
     """Show the dataset's health (class balance, splits, duplicates, rejections, sizes), imports and versions."""
-    dataset = dataset_for(request, pk)
+    dataset = dataset_for(request.user, pk)
     health = dataset_health(dataset)
     context = {
         "dataset": dataset,

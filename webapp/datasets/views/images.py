@@ -8,14 +8,14 @@ from django.views.decorators.http import require_http_methods
 from webapp.datasets.forms import UNLABELLED, ImageEditForm
 from webapp.datasets.models import VersionEntry
 from webapp.datasets.services import bulk
+from webapp.datasets.services.access import dataset_for, image_for
 from webapp.datasets.views.history import class_name, runs_by_version
-from webapp.datasets.views.lookup import dataset_for, image_for
 
 
 @require_http_methods(["GET", "POST"])
 def image_detail(request, pk, image_pk):
     """Show one image; on POST, change its class and split."""
-    dataset = dataset_for(request, pk)
+    dataset = dataset_for(request.user, pk)
     image = image_for(dataset, image_pk)
     initial = {"label": str(image.label_id) if image.label_id else UNLABELLED, "split": image.split}
     form = ImageEditForm(request.POST or None, dataset=dataset, initial=initial)

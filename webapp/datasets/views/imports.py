@@ -9,8 +9,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from webapp.datasets.forms import ArchiveImportForm
 from webapp.datasets.models import Import, ImportItem, ImportKind, ImportStatus
+from webapp.datasets.services.access import dataset_for
 from webapp.datasets.services.ingest import start_archive_import
-from webapp.datasets.views.lookup import dataset_for
 
 REPORT_PAGE_SIZE = 100
 FINISHED = (ImportStatus.SUCCEEDED, ImportStatus.FAILED)
@@ -27,7 +27,7 @@ def import_for(dataset, import_pk) -> Import:
 @require_http_methods(["GET", "POST"])
 def import_create(request, pk):
     """Upload a ZIP and queue its import; then show its progress."""
-    dataset = dataset_for(request, pk)
+    dataset = dataset_for(request.user, pk)
     form = ArchiveImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -44,7 +44,7 @@ def import_create(request, pk):
 @require_GET
 def import_detail(request, pk, import_pk):
     """Show an import's live progress and, once it has files, its per-file report (problems first on request)."""
-    dataset = dataset_for(request, pk)
+    dataset = dataset_for(request.user, pk)
     job = import_for(dataset, import_pk)
     outcome = request.GET.get("outcome", "")
     items = job.items.select_related("image__label")
@@ -69,7 +69,7 @@ def import_detail(request, pk, import_pk):
 @require_GET
 def import_status(request, pk, import_pk):
     """Answer the import's progress as JSON for the page's progress bar."""
-    dataset = dataset_for(request, pk)
+    dataset = dataset_for(request.user, pk)
     return JsonResponse(status_json(import_for(dataset, import_pk)))
 
 

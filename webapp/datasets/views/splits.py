@@ -8,8 +8,8 @@ from django.views.decorators.http import require_http_methods
 
 from webapp.datasets.forms import AutoSplitForm
 from webapp.datasets.models import Split
+from webapp.datasets.services.access import dataset_for, live_images
 from webapp.datasets.services.splits import auto_split
-from webapp.datasets.views.lookup import dataset_for, live_images
 
 
 def split_counts(dataset) -> list[dict]:
@@ -21,7 +21,7 @@ def split_counts(dataset) -> list[dict]:
 @require_http_methods(["GET", "POST"])
 def split_page(request, pk):
     """Show the split counts; on POST, split the images by class with the given ratios and seed."""
-    dataset = dataset_for(request, pk)
+    dataset = dataset_for(request.user, pk)
     form = AutoSplitForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from webapp.datasets.forms import UploadForm
 from webapp.datasets.models import ImportItem
+from webapp.datasets.services.access import dataset_for
 from webapp.datasets.services.ingest import upload_files
-from webapp.datasets.views.lookup import dataset_for
 
 FILES_FIELD = "files"
 
@@ -55,7 +55,7 @@ def json_body_errors(view):
 @require_GET
 def upload_page(request, pk):
     """Show the drag-and-drop upload page."""
-    dataset = dataset_for(request, pk)
+    dataset = dataset_for(request.user, pk)
     context = {
         "dataset": dataset,
         "tab": "upload",
@@ -71,7 +71,7 @@ def upload_page(request, pk):
 @json_body_errors
 def upload_batch(request, pk):
     """Store one batch of at most DATA_UPLOAD_MAX_NUMBER_FILES files; answer each file's outcome as JSON."""
-    dataset = dataset_for(request, pk)
+    dataset = dataset_for(request.user, pk)
     form = UploadForm(request.POST, dataset=dataset)
     if not form.is_valid():
         return _error(400, "Choose a class and a split that exist.", fields=form.errors.get_json_data())

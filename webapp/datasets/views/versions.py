@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from webapp.datasets.forms import FreezeVersionForm
 from webapp.datasets.models import DatasetVersion, Split
+from webapp.datasets.services.access import dataset_for
 from webapp.datasets.services.versions import (
     dataset_changed_since_last_version,
     export_filename,
@@ -15,7 +16,6 @@ from webapp.datasets.services.versions import (
     freeze_version,
 )
 from webapp.datasets.views.history import class_name_list, runs_by_version
-from webapp.datasets.views.lookup import dataset_for
 
 SPLITS = [Split.TRAIN.value, Split.VAL.value, Split.TEST.value]  # versions hold only assigned images
 
@@ -52,14 +52,14 @@ def _list(request, dataset, form, status=200):
 @require_GET
 def version_list(request, pk):
     """List the dataset's frozen versions, newest first."""
-    dataset = dataset_for(request, pk)
+    dataset = dataset_for(request.user, pk)
     return _list(request, dataset, FreezeVersionForm())
 
 
 @require_POST
 def version_freeze(request, pk):
     """Freeze the dataset as it is now into a new version."""
-    dataset = dataset_for(request, pk)
+    dataset = dataset_for(request.user, pk)
     form = FreezeVersionForm(request.POST)
     if form.is_valid():
         latest = dataset.versions.order_by("-number").first()
@@ -80,7 +80,7 @@ def version_freeze(request, pk):
 @require_GET
 def version_detail(request, pk, number):
     """Show a version's classes with their counts per split."""
-    dataset = dataset_for(request, pk)
+    dataset = dataset_for(request.user, pk)
     version = version_for(dataset, number)
     counts = version.counts or {}
     per_class = counts.get("per_class", {})
@@ -104,7 +104,7 @@ def version_detail(request, pk, number):
 @require_GET
 def version_download(request, pk, number):
     """Stream the version as an ImageFolder ZIP (split/class/image), built while it is sent."""
-    dataset = dataset_for(request, pk)
+    dataset = dataset_for(request.user, pk)
     version = version_for(dataset, number)
     response = StreamingHttpResponse(export_version_zip(version), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{export_filename(version)}"'

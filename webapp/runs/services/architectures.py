@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 
+from classifier.factory import parameter_count
 from classifier.netspec import SpecError, layer_shapes
 from classifier.pretrained import available_imagenet_weights, imagenet_weights_path
-from classifier.registry import list_models, model_info, parameter_count
+from classifier.registry import list_models, model_info
 from training.config import defaults_for
 
 NETWORK_PREFIX = "net:"
@@ -16,6 +17,8 @@ DEFAULT_ARCH = "resnet18_small"
 # The defaults a page may show per architecture (the rest of TrainConfig keeps its own defaults).
 FORM_DEFAULT_KEYS = ("image_size", "epochs", "batch_size", "optimizer", "lr", "weight_decay", "scheduler",
                      "warmup_epochs", "label_smoothing", "augment", "patience", "mixed_precision", "seed")
+# TrainConfig fields the launch form shows and a re-run copies; empty means "the architecture's default".
+CONFIG_FIELDS = (*FORM_DEFAULT_KEYS, "device")
 
 
 @functools.cache

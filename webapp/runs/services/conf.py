@@ -57,6 +57,12 @@ def run_dir(run) -> Path:
     return Path(settings.MEDIA_ROOT) / (run.output_dir or f"runs/{run.pk}")
 
 
+def has_checkpoint(run) -> bool:
+    """Return True when the run's folder holds a checkpoint to continue from."""
+    folder = run_dir(run) / "checkpoints"
+    return folder.is_dir() and any(p.name.startswith("epoch_") and p.suffix == ".pt" for p in folder.iterdir())
+
+
 def device_choice(config_device: str) -> str:
     """Return the device to train on: the run's explicit choice, else the worker's LUX_DEVICE."""
     return config_device if config_device in ("cpu", "cuda") else settings.LUX_DEVICE

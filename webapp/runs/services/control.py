@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from webapp.runs.models import RunStatus, TrainingRun
 from webapp.runs.services import conf, lifecycle
-from webapp.runs.services.architectures import NETWORK_PREFIX
+from webapp.runs.services.architectures import CONFIG_FIELDS, NETWORK_PREFIX
 
 log = logging.getLogger(__name__)
 RESUMABLE = (RunStatus.CANCELLED, RunStatus.FAILED, RunStatus.INTERRUPTED)
@@ -60,18 +60,12 @@ def _revoke(task_id: str) -> None:
         log.warning("could not revoke task %s", task_id, exc_info=True)
 
 
-def has_checkpoint(run: TrainingRun) -> bool:
-    """Return True when the run's folder holds a checkpoint to continue from."""
-    folder = conf.run_dir(run) / "checkpoints"
-    return folder.is_dir() and any(p.name.startswith("epoch_") and p.suffix == ".pt" for p in folder.iterdir())
-
-
 def resume_run(run: TrainingRun) -> None:
     """Queue a cancelled, failed or interrupted run to continue from its last checkpoint."""
     run.refresh_from_db()
     if run.status not in RESUMABLE:
         raise RunStateError(f"This run is {run.status}; only a cancelled, failed or interrupted run can resume.")
-    if not has_checkpoint(run):
+    if not conf.has_checkpoint(run):
         raise RunStateError("This run stopped before its first checkpoint, so there is nothing to resume; "
                             "re-run it instead.")
     with transaction.atomic():
@@ -86,8 +80,6 @@ def resume_run(run: TrainingRun) -> None:
 
 def rerun_initial(run: TrainingRun) -> dict:
     """Return launch-form initial data that repeats the run: same data version, architecture and settings."""
-    from webapp.runs.launch_form import CONFIG_FIELDS
-
     config = run.config or {}
     initial = {name: config[name] for name in CONFIG_FIELDS if name in config}
     arch = f"{NETWORK_PREFIX}{run.network_id}" if run.network_id else run.arch

@@ -1,9 +1,12 @@
-"""The one place runs read datasets: versions to train on, their records, and per-class split counts."""
+"""The one place runs read datasets: versions to train on, their records, sources and per-class split counts."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections import defaultdict
 
+from django.core.files.storage import default_storage
 from django.db.models import Count
 
 from webapp.datasets.models import DatasetClass, DatasetVersion, Image, Split, VersionEntry
@@ -39,6 +42,30 @@ def version_records(version) -> tuple[list[tuple[int, str, int, str]], list[str]
     """Return ([(image_id, storage_name, class_index, split)], class_names) of the train/val/test images."""
     records, class_names = _versions_service().version_records(version)
     return [r for r in records if r[3] in TRAINING_SPLITS], list(class_names)
+
+
+def storage_source(name: str):
+    """Return what the engine opens for a stored file: its path on local disk, else an opener."""
+    try:
+        return default_storage.path(name)
+    except NotImplementedError:  # object storage: read through the storage API
+        return functools.partial(default_storage.open, name, "rb")
+
+
+def version_source(version, *, splits=None, label_map: dict[int, int] | None = None,
+                   class_names: list[str] | None = None):
+    """Return (DataSource, image ids by record index) for a version's train/val/test images."""
+    from training.data import DataSource, ImageRecord
+
+    rows, names = version_records(version)
+    rows = sorted((r for r in rows if splits is None or r[3] in splits), key=lambda r: (r[3], r[0]))
+    if label_map is not None:
+        rows = [(image_id, name, label_map[label], split) for image_id, name, label, split in rows]
+    records = [ImageRecord(storage_source(name), label, split) for _, name, label, split in rows]
+    # The key names the exact records (order, labels, splits), so a cache is reused only for the same ones.
+    digest = hashlib.sha256(repr([(r[0], r[2], r[3]) for r in rows]).encode()).hexdigest()[:16]
+    key = f"lux-version-{version.pk}-{version.content_hash[:16]}-{digest}"
+    return DataSource(records=records, class_names=list(class_names or names), key=key), [r[0] for r in rows]
 
 
 def version_counts(version) -> tuple[list[str], dict[str, dict[str, int]]]:

@@ -1,15 +1,13 @@
-"""Evaluations: storing a model's measurements on a split, and measuring a finished run on another version."""
+"""Evaluations: storing a model's measurements on a split, and asking for a finished run to be measured on
+another version (the measuring itself is webapp.runs.worker's)."""
 
 from __future__ import annotations
 
-import logging
 import uuid
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import F
-from django.utils import timezone
 
+from webapp.core.errors import FieldError
 from webapp.datasets.models import DatasetVersion, Split
 from webapp.runs.models import (
     EvalPrediction,
@@ -19,18 +17,13 @@ from webapp.runs.models import (
     RunStatus,
     TrainingRun,
 )
-from webapp.runs.services import conf, datasets, lifecycle
+from webapp.runs.services import conf, datasets
 
-log = logging.getLogger(__name__)
 EVALUABLE_SPLITS = (Split.TRAIN.value, Split.VAL.value, Split.TEST.value)
 
 
-class EvaluationRequestError(ValueError):
+class EvaluationRequestError(FieldError):
     """The evaluation cannot be made; `.field` names the input at fault (for errors beside the field)."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def store_evaluation(evaluation: Evaluation, metrics: dict, image_ids: list[int]) -> Evaluation:
@@ -101,42 +94,3 @@ def enqueue_evaluation(evaluation: Evaluation) -> None:
 def _model_classes(run: TrainingRun) -> list[str]:
     evaluation = run.evaluations.filter(created_by__isnull=True).first()
     return list(evaluation.class_names) if evaluation else list(run.version.class_names)
-
-
-def execute_evaluation(evaluation_id: int, *, worker: str = "") -> str:
-    """Measure the evaluation's model on its split and store the results (the worker's side)."""
-    if not lifecycle.evaluation_transition(evaluation_id, "claim", worker=worker[:255], started_at=timezone.now(),
-                                           attempts=F("attempts") + 1):
-        return "not claimed"
-    evaluation = Evaluation.objects.select_related("run", "version").get(pk=evaluation_id)
-    try:
-        metrics, image_ids = _measure(evaluation)
-        with transaction.atomic():
-            store_evaluation(evaluation, metrics, image_ids)
-    except Exception as exc:
-        log.exception("evaluation %s failed", evaluation_id)
-        lifecycle.evaluation_transition(evaluation_id, "fail", error=lifecycle.error_fields(exc)["error"])
-        return "failed"
-    return "succeeded"
-
-
-def _measure(evaluation: Evaluation) -> tuple[dict, list[int]]:
-    """Run the saved model over the evaluation's split; return (metrics, image ids by record)."""
-    from classifier.presets import preset_from_dict
-    from classifier.weights import load_model
-    from training import build_cache, evaluate
-    from training.device import resolve_device
-    from webapp.runs.engine import version_source
-
-    artifact = weights_artifact(evaluation.run)
-    device = resolve_device(conf.device_choice(evaluation.run.config.get("device", "auto")))
-    model, card = load_model(settings.MEDIA_ROOT / artifact.path, device=device)
-    preset = preset_from_dict(card.preset)
-    mapping = label_map(card.class_names, list(evaluation.version.class_names))
-    source, image_ids = version_source(evaluation.version, splits=(evaluation.split,), label_map=mapping,
-                                       class_names=card.class_names)
-    data = build_cache(source, cache_size=preset.resize_size, cache_dir=conf.cache_dir())
-    # Predictions name their record by its index in `source.records`, which `image_ids` follows.
-    metrics = evaluate(model, data.split(evaluation.split), class_names=card.class_names, preset=preset,
-                       device=device)
-    return metrics, image_ids

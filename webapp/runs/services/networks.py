@@ -5,6 +5,8 @@ from __future__ import annotations
 from classifier.netspec import SpecError, layer_shapes
 
 MAX_LAYERS = 200  # a builder page never needs more; a bigger body is a mistake or abuse
+MAX_IMAGE_SIZE = 1024  # the largest design size the builder checks a network at
+PREVIEW_CLASSES = 10  # the head size used to check a network before it meets a dataset
 
 
 def _rows(spec, image_size: int, num_classes: int) -> list[dict]:

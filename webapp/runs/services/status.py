@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.utils import timezone
 
 from webapp.runs.models import ACTIVE_STATUSES, EpochMetric, RunStatus, TrainingRun
-from webapp.runs.services.control import RESUMABLE, has_checkpoint
+from webapp.runs.services.conf import has_checkpoint
+from webapp.runs.services.control import RESUMABLE
 
 EPOCH_FIELDS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "images_per_s",
                 "seconds")

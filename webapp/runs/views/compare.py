@@ -3,7 +3,7 @@
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from webapp.runs.views.access import get_run, primary_evaluation
+from webapp.runs.services.access import get_run, primary_evaluation
 from webapp.runs.views.matrix import MAX_GRID_CLASSES, largest_changes, matrix_difference
 
 MIN_RUNS, MAX_RUNS = 2, 4

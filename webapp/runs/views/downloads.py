@@ -1,6 +1,5 @@
 """CSV downloads of an evaluation and the weights file of a run, each checked for ownership."""
 
-import csv
 from pathlib import Path
 
 from django.conf import settings
@@ -8,20 +7,14 @@ from django.http import FileResponse, Http404, HttpResponse, StreamingHttpRespon
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
+from webapp.core.csvsafe import line_writer
 from webapp.runs.models import ModelArtifact
-from webapp.runs.views.access import get_evaluation, get_run
-
-
-class _Echo:
-    """A file-like object whose write returns the line, so csv.writer can feed a streaming response."""
-
-    def write(self, value):
-        return value
+from webapp.runs.services.access import get_evaluation, get_run
 
 
 def _csv_response(filename: str, rows) -> HttpResponse:
     """Return a CSV attachment built from an iterable of rows."""
-    writer = csv.writer(_Echo())
+    writer = line_writer()  # file and class names are user input: no cell may run as a spreadsheet formula
     response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

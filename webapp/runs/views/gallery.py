@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from webapp.core.ownership import get_visible_or_404
 from webapp.datasets.models import Dataset
-from webapp.runs.views.access import get_evaluation
+from webapp.runs.services.access import get_evaluation
 
 PER_PAGE = 60
 

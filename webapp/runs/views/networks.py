@@ -2,7 +2,6 @@
 
 import json
 
-from django import forms
 from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -10,12 +9,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from classifier.netspec import DEFAULT_SPEC
+from webapp.runs.forms import NetworkForm
 from webapp.runs.models import CustomNetwork
-from webapp.runs.services.networks import network_shapes
-from webapp.runs.views.access import get_network
-
-MAX_IMAGE_SIZE = 1024
-PREVIEW_CLASSES = 10
+from webapp.runs.services.access import get_network
+from webapp.runs.services.networks import MAX_IMAGE_SIZE, PREVIEW_CLASSES, network_shapes
 
 
 def _whole(value, default: int, *, maximum: int) -> int:
@@ -40,52 +37,6 @@ def network_shapes_json(request):
     image_size = _whole(body.get("image_size"), 32, maximum=MAX_IMAGE_SIZE)
     num_classes = _whole(body.get("num_classes"), PREVIEW_CLASSES, maximum=100_000)
     return JsonResponse(network_shapes(body.get("spec"), image_size=image_size, num_classes=num_classes))
-
-
-class NetworkForm(forms.Form):
-    """The name, design image size and layer list of a custom network."""
-
-    name = forms.CharField(max_length=200)
-    image_size = forms.IntegerField(min_value=1, max_value=MAX_IMAGE_SIZE, initial=32,
-                                    help_text="The input size (px) the shapes are checked for.")
-    spec = forms.CharField(widget=forms.HiddenInput)
-
-    def __init__(self, *args, user, network=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.user, self.network = user, network
-
-    def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        taken = CustomNetwork.objects.filter(owner=self.network.owner if self.network else self.user, name=name)
-        if self.network:
-            taken = taken.exclude(pk=self.network.pk)
-        if taken.exists():
-            raise forms.ValidationError(f"You already have a network called “{name}”; pick another name.")
-        return name
-
-    def clean(self):
-        data = super().clean()
-        try:
-            spec = json.loads(data.get("spec") or "null")
-        except ValueError:
-            spec = None
-        if not isinstance(spec, list) or not spec:
-            self.add_error(None, "Add at least one layer.")
-            return data
-        if "image_size" in data:
-            report = network_shapes(spec, image_size=data["image_size"], num_classes=PREVIEW_CLASSES)
-            if not report["ok"]:
-                self.add_error(None, f"The network does not fit: {report['error']['message']}")
-        data["spec"] = spec
-        return data
-
-    def save(self) -> CustomNetwork:
-        network = self.network or CustomNetwork(owner=self.user)
-        network.name = self.cleaned_data["name"]
-        network.image_size = self.cleaned_data["image_size"]
-        network.spec = self.cleaned_data["spec"]
-        network.save()
-        return network
 
 
 @require_http_methods(["GET", "POST"])

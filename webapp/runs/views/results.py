@@ -1,6 +1,5 @@
 """Results of one evaluation: summary, confusion matrix, per-class table, calibration; evaluate elsewhere."""
 
-from django import forms
 from django.contrib import messages
 from django.db.models import Avg
 from django.http import JsonResponse
@@ -8,10 +7,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from webapp.datasets.models import Split
+from webapp.runs.forms import EvaluateForm
 from webapp.runs.models import EvaluationStatus, RunStatus
+from webapp.runs.services.access import get_evaluation, get_run
 from webapp.runs.services.evaluations import EvaluationRequestError, evaluate_on_version, weights_artifact
-from webapp.runs.views.access import get_evaluation, get_run, visible_versions
 from webapp.runs.views.matrix import MAX_GRID_CLASSES, confused_pairs, heatmap_rows, per_class_rows
 
 
@@ -67,20 +66,6 @@ def evaluation_status(request, pk):
     evaluation = get_evaluation(request.user, pk)
     return JsonResponse({"id": evaluation.pk, "status": evaluation.status, "error": evaluation.error,
                          "top1": evaluation.top1})
-
-
-class EvaluateForm(forms.Form):
-    """Pick a dataset version and a split to measure a finished model on."""
-
-    version = forms.ModelChoiceField(queryset=None, label="Dataset version")
-    split = forms.ChoiceField(choices=[(Split.TEST, "test"), (Split.VAL, "validation"), (Split.TRAIN, "train")],
-                              initial=Split.TEST)
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["version"].queryset = visible_versions(user)
-        self.fields["version"].label_from_instance = lambda v: (
-            f"{v.dataset.name} v{v.number} · {len(v.class_names)} classes · {v.counts.get('total', 0)} images")
 
 
 @require_http_methods(["GET", "POST"])

@@ -10,12 +10,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from webapp.datasets.models import Dataset, DatasetVersion
-from webapp.runs.launch_form import LaunchForm
+from webapp.runs.forms import LaunchForm
 from webapp.runs.models import ModelArtifact, RunStatus
+from webapp.runs.services.access import get_run, primary_top1, visible_runs
 from webapp.runs.services.architectures import NETWORK_PREFIX
 from webapp.runs.services.control import RunStateError, cancel_run, rerun_initial, resume_run
+from webapp.runs.services.launch import launch_run
 from webapp.runs.services.status import run_status
-from webapp.runs.views.access import get_run, primary_top1, visible_runs
 from webapp.runs.views.launch_layout import form_sections
 
 SORTS = {
@@ -65,7 +66,7 @@ def run_new(request):
     if request.method == "POST":
         form = LaunchForm(request.POST, user=request.user)
         if form.is_valid():
-            run = form.launch()
+            run = launch_run(request.user, form.resolved)
             messages.success(request, f"{run} is queued; it starts as soon as a worker is free.")
             return redirect("run_detail", pk=run.pk)
         return _render_form(request, form)

@@ -90,7 +90,7 @@ def _run(job: ClassificationJob) -> str:
         finally:
             stream.close()
     if labels is not None:
-        from webapp.classify.services.job_evaluation import evaluate_job
+        from webapp.classify.worker.evaluation import evaluate_job
 
         evaluate_job(job, loaded.class_names, logits, targets, image_ids)
     _finish(job, JobStatus.SUCCEEDED, tracker=tracker)

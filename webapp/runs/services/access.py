@@ -1,4 +1,7 @@
-"""Who may see which run, evaluation and network: everything a page loads goes through here."""
+"""Who may see which run, evaluation and network, and which evaluation stands for a run (its top-1).
+
+Pages and the API load through here, so both show the same things to the same people.
+"""
 
 from django.db.models import Case, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.http import Http404
@@ -54,16 +57,18 @@ def visible_versions(user):
         "dataset__name", "-number")
 
 
+def _standing(evaluations):
+    """Order a run's finished evaluations so the first stands for it: test split first, then validation, newest."""
+    return (evaluations.filter(status=EvaluationStatus.SUCCEEDED).annotate(rank=SPLIT_PREFERENCE)
+            .order_by("rank", "-created_at"))
+
+
 def primary_evaluation(run: TrainingRun) -> Evaluation | None:
     """Return the evaluation that stands for `run`: on its own version, test split first, newest."""
-    return (run.evaluations.filter(version_id=run.version_id, status=EvaluationStatus.SUCCEEDED)
-            .annotate(rank=SPLIT_PREFERENCE)
-            .order_by("rank", "-created_at").first())
+    return _standing(run.evaluations.filter(version_id=run.version_id)).first()
 
 
 def primary_top1():
-    """Return a subquery giving each run's top-1 on its own version (test split first)."""
-    best = (Evaluation.objects.filter(run=OuterRef("pk"), version_id=OuterRef("version_id"),
-                                      status=EvaluationStatus.SUCCEEDED)
-            .annotate(rank=SPLIT_PREFERENCE).order_by("rank", "-created_at"))
-    return Subquery(best.values("top1")[:1])
+    """Return a subquery giving each run's top-1: that of its primary_evaluation(), for pages and the API alike."""
+    own = Evaluation.objects.filter(run=OuterRef("pk"), version_id=OuterRef("version_id"))
+    return Subquery(_standing(own).values("top1")[:1])

@@ -1,4 +1,5 @@
-"""The adapter from a TrainingRun row to training.fit: data in, progress and results out.
+"""The worker's side of runs, what the Celery tasks call: a TrainingRun row to training.fit (data in, progress
+and results out), and an Evaluation row to training.evaluate.
 
 Statuses change only through webapp.runs.services.lifecycle; this module turns rows into engine
 calls and engine results into rows.
@@ -7,8 +8,6 @@ calls and engine results into rows.
 from __future__ import annotations
 
 import contextlib
-import functools
-import hashlib
 import logging
 import os
 import shutil
@@ -18,14 +17,15 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import close_old_connections, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from webapp.core.files import file_sha256
 from webapp.runs.models import Evaluation, ModelArtifact, TrainingRun
 from webapp.runs.services import conf, datasets, lifecycle
-from webapp.runs.services.control import has_checkpoint
+from webapp.runs.services.control import enqueue_run
+from webapp.runs.services.evaluations import label_map, store_evaluation, weights_artifact
 
 log = logging.getLogger(__name__)
 PROGRESS_WRITE_S = 1.0  # progress reaches the database at most this often
@@ -41,30 +41,6 @@ def worker_is_stopping() -> bool:
 
 
 # ---- data ------------------------------------------------------------------------------------------
-
-def storage_source(name: str):
-    """Return what the engine opens for a stored file: its path on local disk, else an opener."""
-    try:
-        return default_storage.path(name)
-    except NotImplementedError:  # object storage: read through the storage API
-        return functools.partial(default_storage.open, name, "rb")
-
-
-def version_source(version, *, splits=None, label_map: dict[int, int] | None = None,
-                   class_names: list[str] | None = None):
-    """Return (DataSource, image ids by record index) for a version's train/val/test images."""
-    from training.data import DataSource, ImageRecord
-
-    rows, names = datasets.version_records(version)
-    rows = sorted((r for r in rows if splits is None or r[3] in splits), key=lambda r: (r[3], r[0]))
-    if label_map is not None:
-        rows = [(image_id, name, label_map[label], split) for image_id, name, label, split in rows]
-    records = [ImageRecord(storage_source(name), label, split) for _, name, label, split in rows]
-    # The key names the exact records (order, labels, splits), so a cache is reused only for the same ones.
-    digest = hashlib.sha256(repr([(r[0], r[2], r[3]) for r in rows]).encode()).hexdigest()[:16]
-    key = f"lux-version-{version.pk}-{version.content_hash[:16]}-{digest}"
-    return DataSource(records=records, class_names=list(class_names or names), key=key), [r[0] for r in rows]
-
 
 def describe_device(choice: str) -> str:
     """Return the device a run will use, in words ("cuda:0 (NVIDIA H200)" or "cpu")."""
@@ -213,7 +189,7 @@ def _train(run: TrainingRun, lease: lifecycle.Lease, monitor: RunMonitor) -> str
         shutil.rmtree(conf.run_dir(run), ignore_errors=True)
     config = TrainConfig.from_dict({**run.config, "device": conf.device_choice(run.config.get("device", "auto"))})
     lease.rows().update(device=describe_device(config.device)[:100])
-    source, image_ids = version_source(run.version)
+    source, image_ids = datasets.version_source(run.version)
     data = build_cache(source, cache_size=cache_size_for(config), cache_dir=conf.cache_dir(),
                        workers=CACHE_WORKERS,
                        progress=lambda done, total: monitor.progress(
@@ -224,7 +200,7 @@ def _train(run: TrainingRun, lease: lifecycle.Lease, monitor: RunMonitor) -> str
         return _stopped(run, lease, monitor, warnings=warnings, timings=timings)
 
     start = time.monotonic()
-    resume = has_checkpoint(run)
+    resume = conf.has_checkpoint(run)
     if resume:
         timings["resumed_from"] = _checkpoint_position(run)
     lease.rows().update(timings=timings)
@@ -267,8 +243,6 @@ def _checkpoint_position(run) -> dict:
 
 def _stopped(run, lease, monitor, *, warnings, timings, **fields) -> str:
     """End a stopped attempt: cancelled by the user, or interrupted by a worker shutdown and requeued at once."""
-    from webapp.runs.services.control import enqueue_run
-
     if monitor.lost.is_set():
         return "lost"
     warnings = _merged_warnings(run, warnings)
@@ -332,8 +306,6 @@ def _save_weights(run, config, result, class_names, evaluations) -> Path:
 
 def _store_results(run, evaluations: dict, image_ids: list[int], weights: Path, class_names) -> None:
     """Write the weights artifact and the val/test evaluations (replacing any from an earlier attempt)."""
-    from webapp.runs.services.evaluations import store_evaluation
-
     Evaluation.objects.filter(run=run, created_by__isnull=True, version=run.version).delete()
     for split, metrics in evaluations.items():
         store_evaluation(Evaluation(run=run, version=run.version, split=split, class_names=list(class_names)),
@@ -350,3 +322,42 @@ def _store_artifact(run, kind: str, path: Path, *, with_hash: bool = True) -> No
     ModelArtifact.objects.filter(run=run, kind=kind, path=relative).delete()
     ModelArtifact.objects.create(run=run, kind=kind, path=relative, size_bytes=path.stat().st_size, sha256=digest)
 
+
+# ---- an evaluation ----------------------------------------------------------------------------------
+
+def execute_evaluation(evaluation_id: int, *, worker: str = "") -> str:
+    """Claim the evaluation, measure its model on its split and store the results; return what happened."""
+    if not lifecycle.evaluation_transition(evaluation_id, "claim", worker=worker[:255], started_at=timezone.now(),
+                                           attempts=F("attempts") + 1):
+        return "not claimed"
+    evaluation = Evaluation.objects.select_related("run", "version").get(pk=evaluation_id)
+    try:
+        metrics, image_ids = _measure(evaluation)
+        with transaction.atomic():
+            store_evaluation(evaluation, metrics, image_ids)
+    except Exception as exc:
+        log.exception("evaluation %s failed", evaluation_id)
+        lifecycle.evaluation_transition(evaluation_id, "fail", error=lifecycle.error_fields(exc)["error"])
+        return "failed"
+    return "succeeded"
+
+
+def _measure(evaluation: Evaluation) -> tuple[dict, list[int]]:
+    """Run the saved model over the evaluation's split; return (metrics, image ids by record)."""
+    from classifier.factory import load_model
+    from classifier.presets import preset_from_dict
+    from training import build_cache, evaluate
+    from training.device import resolve_device
+
+    artifact = weights_artifact(evaluation.run)
+    device = resolve_device(conf.device_choice(evaluation.run.config.get("device", "auto")))
+    model, card = load_model(settings.MEDIA_ROOT / artifact.path, device=device)
+    preset = preset_from_dict(card.preset)
+    mapping = label_map(card.class_names, list(evaluation.version.class_names))
+    source, image_ids = datasets.version_source(evaluation.version, splits=(evaluation.split,), label_map=mapping,
+                                                class_names=card.class_names)
+    data = build_cache(source, cache_size=preset.resize_size, cache_dir=conf.cache_dir())
+    # Predictions name their record by its index in `source.records`, which `image_ids` follows.
+    metrics = evaluate(model, data.split(evaluation.split), class_names=card.class_names, preset=preset,
+                       device=device)
+    return metrics, image_ids

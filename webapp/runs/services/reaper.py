@@ -1,7 +1,9 @@
 """Find runs whose worker died (a stale heartbeat) and requeue them to resume, a few times at most.
 
-Runs at worker start (celery's worker_ready) and then every LUX_RUN_REAPER_INTERVAL_S seconds from a
-daemon thread in each worker: the embedded default has no beat scheduler.
+Decided from database rows alone (heartbeat ages, attempts, live Worker rows), through the lifecycle
+transitions. Each worker starts the loop when it is ready (webapp.runs.tasks connects start_reaper to
+celery's worker_ready) and it looks every LUX_RUN_REAPER_INTERVAL_S seconds from a daemon thread: the
+embedded default has no beat scheduler.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ import threading
 import time
 from datetime import timedelta
 
-from celery.signals import worker_ready
 from django.db import close_old_connections
 from django.utils import timezone
 
+from webapp.core.models import Worker
 from webapp.runs.models import Evaluation, EvaluationStatus, RunStatus, TrainingRun
 from webapp.runs.services import conf, lifecycle
 from webapp.runs.services.control import enqueue_run
+from webapp.runs.services.evaluations import enqueue_evaluation
 
 log = logging.getLogger(__name__)
 _started = threading.Event()
@@ -57,9 +60,6 @@ def reap_stale_runs(*, stale_after_s: float | None = None, max_attempts: int | N
 
 def reap_orphaned_evaluations(*, now, stale_after_s: float, max_attempts: int) -> dict:
     """Requeue running evaluations whose worker stopped beating (core's Worker rows); fail repeat offenders."""
-    from webapp.core.models import Worker
-    from webapp.runs.services.evaluations import enqueue_evaluation
-
     alive = Worker.objects.alive().values_list("hostname", flat=True)
     started_before = now - timedelta(seconds=stale_after_s)
     outcome = {"evaluations_requeued": [], "evaluations_failed": []}
@@ -99,9 +99,3 @@ def start_reaper() -> None:
         return
     _started.set()
     threading.Thread(target=_loop, args=(conf.reaper_interval_s(),), name="run-reaper", daemon=True).start()
-
-
-@worker_ready.connect
-def reap_at_worker_start(sender=None, **kwargs):
-    """Look for runs orphaned by a dead worker as soon as a worker starts, then periodically."""
-    start_reaper()

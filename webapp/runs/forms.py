@@ -1,12 +1,12 @@
-"""The one validation of a new training run, used by the "New run" page and by the API."""
+"""The forms of training runs: a new run (the one validation, for the page and the API; the launch itself is
+services.launch), evaluating a finished model on another version, and a network of one's own."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
 
 from django import forms
 from django.conf import settings
-from django.db import transaction
 from django.utils.html import escape
 
 from classifier.netspec import SpecError, layer_shapes
@@ -15,10 +15,13 @@ from classifier.pretrained import available_imagenet_weights
 from classifier.registry import list_models
 from training.config import DEVICES, ConfigError, TrainConfig, defaults_for
 from training.optim import OPTIMIZERS, SCHEDULERS
-from webapp.datasets.models import Dataset, DatasetVersion
+from webapp.datasets.models import Dataset, DatasetVersion, Split
 from webapp.runs.models import CustomNetwork, TrainingRun
 from webapp.runs.services import architectures, datasets
-from webapp.runs.services.architectures import DEFAULT_ARCH, NETWORK_PREFIX
+from webapp.runs.services.access import visible_versions
+from webapp.runs.services.architectures import CONFIG_FIELDS, DEFAULT_ARCH, NETWORK_PREFIX
+from webapp.runs.services.launch import LaunchRequest, launch_run
+from webapp.runs.services.networks import MAX_IMAGE_SIZE, PREVIEW_CLASSES, network_shapes
 
 DEFAULT = ("", "Architecture default")
 OPTIMIZER_LABELS = {"sgd": "SGD with Nesterov momentum", "adamw": "AdamW"}
@@ -29,9 +32,6 @@ AUGMENT_LABELS = {"none": "None", "light": "Light (flip + crop)", "standard": "S
 PRECISION_CHOICES = [("auto", "Automatic (bf16 where the hardware computes it natively)"),
                      ("bf16", "bf16 always"), ("off", "Off (fp32)")]
 DEVICE_LABELS = {"auto": "Automatic (GPU when the worker has one)", "cpu": "CPU", "cuda": "GPU (CUDA)"}
-# TrainConfig fields the form shows; empty means "the architecture's default".
-CONFIG_FIELDS = ("image_size", "epochs", "batch_size", "optimizer", "lr", "weight_decay", "scheduler",
-                 "warmup_epochs", "label_smoothing", "augment", "patience", "mixed_precision", "seed", "device")
 
 
 def _choices(names, labels: dict, *, blank: bool) -> list[tuple[str, str]]:
@@ -43,17 +43,6 @@ class VersionChoiceField(forms.ModelChoiceField):
         total = (version.counts or {}).get("total")
         size = f", {total} images" if total is not None else ""
         return f"{version.dataset.name} v{version.number} ({version.created_at:%Y-%m-%d}{size})"
-
-
-@dataclass
-class Resolved:
-    """What clean() settled: the data, the architecture and the full validated config."""
-
-    dataset: Dataset
-    version: DatasetVersion | None  # None: the latest version, frozen anew at launch if the dataset changed
-    network: CustomNetwork | None
-    config: TrainConfig
-    arch_label: str
 
 
 class LaunchForm(forms.Form):
@@ -90,7 +79,7 @@ class LaunchForm(forms.Form):
         base = {"arch": DEFAULT_ARCH, "device": settings.LUX_DEVICE, "augment": "light", "mixed_precision": "auto"}
         super().__init__(data, initial={**base, **(initial or {})}, **kwargs)
         self.user = user
-        self.resolved: Resolved | None = None
+        self.resolved: LaunchRequest | None = None  # set by a successful is_valid(): what launch_run() takes
         visible = Dataset.objects.visible_to(user)
         self.fields["dataset"].queryset = visible
         self.fields["version"].queryset = (DatasetVersion.objects.filter(dataset__in=visible)
@@ -132,8 +121,8 @@ class LaunchForm(forms.Form):
         if dataset is not None and config is not None:
             self._check_dataset(dataset, version, data_field, config, data)
         if dataset is not None and config is not None and not self.errors:
-            self.resolved = Resolved(dataset=dataset, version=version, network=network, config=config,
-                                     arch_label=label)
+            self.resolved = LaunchRequest(dataset=dataset, version=version, network=network, config=config,
+                                          arch_label=label, name=data.get("name") or "", notes=data.get("notes") or "")
         return data
 
     def _clean_data(self, data) -> tuple[Dataset | None, DatasetVersion | None, str]:
@@ -229,25 +218,11 @@ class LaunchForm(forms.Form):
             else:
                 config.batch_size = train_total  # the family default, shrunk to fit a small dataset
 
-    # ---- launching ----------------------------------------------------------------------------------
-
     def launch(self) -> TrainingRun:
-        """Create the queued run (freezing a new version if the dataset changed) and send it to a worker."""
-        from webapp.runs.services.control import enqueue_run
-
+        """Launch the validated run: a shortcut for services.launch.launch_run(user, form.resolved)."""
         if self.resolved is None:
             raise ValueError("launch() needs a valid form: call is_valid() first")
-        r = self.resolved
-        with transaction.atomic():
-            version = r.version or datasets.version_for_launch(r.dataset, user=self.user)
-            name = self.cleaned_data.get("name") or f"{r.arch_label} on {version.dataset.name} v{version.number}"
-            run = TrainingRun.objects.create(
-                owner=self.user, name=name[:200], version=version, arch=r.config.arch, network=r.network,
-                config=r.config.to_dict(), notes=self.cleaned_data.get("notes", ""))
-            run.output_dir = f"runs/{run.pk}"
-            run.save(update_fields=["output_dir"])
-            enqueue_run(run)
-        return run
+        return launch_run(self.user, self.resolved)
 
 
 def _arch_choice_label(entry: dict) -> str:
@@ -262,3 +237,63 @@ def _spec_fits(spec, image_size: int) -> bool:
     except (SpecError, ValueError, TypeError):
         return False
     return True
+
+
+class EvaluateForm(forms.Form):
+    """Pick a dataset version and a split to measure a finished model on."""
+
+    version = forms.ModelChoiceField(queryset=None, label="Dataset version")
+    split = forms.ChoiceField(choices=[(Split.TEST, "test"), (Split.VAL, "validation"), (Split.TRAIN, "train")],
+                              initial=Split.TEST)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["version"].queryset = visible_versions(user)
+        self.fields["version"].label_from_instance = lambda v: (
+            f"{v.dataset.name} v{v.number} · {len(v.class_names)} classes · {v.counts.get('total', 0)} images")
+
+
+class NetworkForm(forms.Form):
+    """The name, design image size and layer list of a custom network."""
+
+    name = forms.CharField(max_length=200)
+    image_size = forms.IntegerField(min_value=1, max_value=MAX_IMAGE_SIZE, initial=32,
+                                    help_text="The input size (px) the shapes are checked for.")
+    spec = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, user, network=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user, self.network = user, network
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        taken = CustomNetwork.objects.filter(owner=self.network.owner if self.network else self.user, name=name)
+        if self.network:
+            taken = taken.exclude(pk=self.network.pk)
+        if taken.exists():
+            raise forms.ValidationError(f"You already have a network called “{name}”; pick another name.")
+        return name
+
+    def clean(self):
+        data = super().clean()
+        try:
+            spec = json.loads(data.get("spec") or "null")
+        except ValueError:
+            spec = None
+        if not isinstance(spec, list) or not spec:
+            self.add_error(None, "Add at least one layer.")
+            return data
+        if "image_size" in data:
+            report = network_shapes(spec, image_size=data["image_size"], num_classes=PREVIEW_CLASSES)
+            if not report["ok"]:
+                self.add_error(None, f"The network does not fit: {report['error']['message']}")
+        data["spec"] = spec
+        return data
+
+    def save(self) -> CustomNetwork:
+        network = self.network or CustomNetwork(owner=self.user)
+        network.name = self.cleaned_data["name"]
+        network.image_size = self.cleaned_data["image_size"]
+        network.spec = self.cleaned_data["spec"]
+        network.save()
+        return network
