@@ -30,12 +30,16 @@ def create_model(
     image_size: int | None = None,
     pretrained: str | os.PathLike | None = None,
     spec: list[dict] | None = None,
+    class_names: list[str] | None = None,
 ) -> nn.Module:
-    """Build `name` for `num_classes` classes; `pretrained` is None, "imagenet" or a weights file."""
+    """Build `name` for `num_classes` classes; `pretrained` is None, "imagenet" or a weights file.
+
+    With `class_names`, a pretrained head keeps the rows of the classes its source knew by the same name.
+    """
     model = _build(name, num_classes=num_classes, image_size=image_size, spec=spec)
     pretrained = {True: "imagenet", False: None}.get(pretrained, pretrained)  # timm's boolean spelling
     if pretrained is not None:
-        load_pretrained(model, name, pretrained, num_classes=num_classes)
+        load_pretrained(model, name, pretrained, num_classes=num_classes, class_names=class_names)
     return model
 
 

@@ -1,4 +1,4 @@
-"""ImageNet and user-supplied pretrained weights, read from disk only: Lux never downloads."""
+"""ImageNet and user-supplied pretrained weights, read from disk only (classifier.pretrained_files downloads)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from classifier.registry import list_models, model_info
-from classifier.weights import load_weights_into, read_state_dict
+from classifier.transfer import carry_head
+from classifier.weights import WeightsError, load_weights_into, read_card, read_state_dict
 
 _POSITIONS = "encoder.pos_embedding"
 
@@ -18,7 +19,7 @@ class PretrainedWeightsMissing(FileNotFoundError):
     """The ImageNet weights file for an architecture is not in the local torch cache."""
 
 
-def _cache_dir() -> Path:
+def weights_cache_dir() -> Path:
     """Return the folder torchvision caches weights in (read each call: TORCH_HOME may change)."""
     return Path(torch.hub.get_dir()) / "checkpoints"
 
@@ -26,7 +27,7 @@ def _cache_dir() -> Path:
 def imagenet_weights_path(name: str) -> Path | None:
     """Return where torchvision caches `name`'s ImageNet weights, or None if it has none."""
     filename = model_info(name).weights_filename
-    return None if filename is None else _cache_dir() / filename
+    return None if filename is None else weights_cache_dir() / filename
 
 
 def available_imagenet_weights() -> dict[str, Path]:
@@ -51,9 +52,9 @@ def _imagenet_file(name: str) -> Path:
             f"{name} has no ImageNet weights; architectures that do: {', '.join(with_weights)}")
     if not path.is_file():
         raise PretrainedWeightsMissing(
-            f"ImageNet weights for {name} are not on this machine. Lux never downloads: copy "
-            f"{path.name} (torchvision's {model_info(name).imagenet_weights}) into {path.parent}, "
-            "or give the path of a weights file you have.")
+            f"ImageNet weights for {name} are not on this machine (building a model never downloads): "
+            f"fetch them on Lux's Pretrained weights page or with `manage.py weights fetch {name}`, or copy "
+            f"{path.name} (torchvision's {model_info(name).imagenet_weights}) into {path.parent}.")
     return path
 
 
@@ -68,13 +69,32 @@ def _fit_positions(model: nn.Module, state_dict: dict) -> dict:
     return dict(interpolate_embeddings(model.image_size, model.patch_size, dict(state_dict)))
 
 
+def source_class_names(source: str | os.PathLike) -> list[str] | None:
+    """Return the classes a weights source was trained on: ImageNet's, a Lux file's card, or None (unknown)."""
+    if str(source) == "imagenet":
+        return imagenet_class_names()
+    try:
+        return list(read_card(source).class_names)
+    except (WeightsError, OSError):
+        return None
+
+
 def load_pretrained(model: nn.Module, name: str, source: str | os.PathLike = "imagenet", *,
-                    num_classes: int) -> nn.Module:
-    """Load ImageNet (local cache) or file weights into `model`; the head stays fresh unless it fits."""
+                    num_classes: int, class_names: list[str] | None = None) -> nn.Module:
+    """Load ImageNet (local cache) or file weights into `model`; the head keeps the classes both know.
+
+    With `class_names` (the new model's classes) and a source that names its own classes, the head rows
+    of classes with the same name are copied and only new classes start fresh; otherwise the head is
+    loaded only when it fits, and stays fresh when it does not.
+    """
     path = _imagenet_file(name) if str(source) == "imagenet" else Path(source)
     if not path.is_file():
         raise PretrainedWeightsMissing(f"no weights file at {path}")
     state_dict = _fit_positions(model, read_state_dict(path))
-    # The head is replaced for num_classes (the model was built with it): only a head that fits is loaded.
-    load_weights_into(model, state_dict, strict_head=False, head=model_info(name).head)
+    head = model_info(name).head
+    known = source_class_names(source) if class_names is not None else None
+    if known:
+        state_dict = carry_head(state_dict, model.state_dict(), head=head, old_names=known,
+                                new_names=list(class_names))
+    load_weights_into(model, state_dict, strict_head=False, head=head)
     return model

@@ -68,12 +68,12 @@ def api_client():
 
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker):
-    """Start a real Celery worker on both queues against the test database, once per session.
+    """Start a real Celery worker on every queue (default, gpu, interactive) against the test database, once.
 
     Tests that use it need `transactional_db`: the worker only sees committed rows.
     """
     purge_broker()
-    worker = WorkerProcess(queues=("default", "gpu"))
+    worker = WorkerProcess()
     worker.start()
     try:
         yield worker

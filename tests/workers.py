@@ -11,6 +11,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from webapp.celery import QUEUES
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -42,7 +44,7 @@ def purge_broker() -> None:
     if settings.REDIS_URL:
         from webapp.celery import app
 
-        for queue in ("default", "gpu"):
+        for queue in QUEUES:
             with app.connection_for_write() as conn:
                 conn.default_channel.queue_purge(queue)
         return
@@ -54,7 +56,7 @@ def purge_broker() -> None:
 class WorkerProcess:
     """A `celery worker` subprocess with a unique name, its log kept for failure messages."""
 
-    def __init__(self, *, queues=("default", "gpu"), concurrency: int = 1, env: dict | None = None):
+    def __init__(self, *, queues=QUEUES, concurrency: int = 1, env: dict | None = None):
         self.queues = queues
         self.concurrency = concurrency
         self.hostname = f"test-{uuid.uuid4().hex[:8]}@%h"
@@ -62,14 +64,19 @@ class WorkerProcess:
         self.extra_env = env or {}
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 90) -> None:
-        """Start the worker and wait until it consumes from its queues."""
+    def start(self, timeout: float = 90, *, wait: bool = True) -> None:
+        """Start the worker and (unless `wait` is false) wait until it consumes from its queues."""
         cmd = [sys.executable, "-m", "celery", "-A", "webapp", "worker", "-Q", ",".join(self.queues),
                "-c", str(self.concurrency), "-n", self.hostname, "--without-gossip", "--without-mingle",
                "--loglevel", "INFO"]
         self.log_file = open(self.log_path, "w")
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=worker_env(**self.extra_env),
                                      stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        if wait:
+            self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        """Wait until the started worker consumes from its queues."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

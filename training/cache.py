@@ -86,6 +86,18 @@ def build_cache(source: DataSource, *, cache_size: int, cache_dir: str | os.Path
     return cached
 
 
+def open_cache(path: str | os.PathLike) -> CachedData:
+    """Open the finished cache whose data file is `path` (CachedData.path), as a process that did not build it."""
+    stem = Path(path).with_suffix("")
+    meta = json.loads(stem.with_suffix(".json").read_text())
+    # Only the key and the record count identify a cache: records that are never decoded stand in for them.
+    stand_in = DataSource(records=[None] * meta["records"], class_names=meta["class_names"], key=meta["key"])
+    cached = _open(stem, stand_in, meta["cache_size"])
+    if cached is None:
+        raise ValueError(f"{path}: not a finished cache")
+    return cached
+
+
 def _order(records: list[ImageRecord]) -> list[int]:
     """Return record indices grouped by split (train, val, test) so each split is one contiguous slice."""
     rank = {s: i for i, s in enumerate(SPLITS)}

@@ -56,7 +56,7 @@ class Callback:
         """Receive a progress snapshot (at most a few per second)."""
 
     def on_epoch_end(self, s: EpochStats) -> None:
-        """Receive the results of a finished epoch (its checkpoint is already on disk)."""
+        """Receive the results of a finished epoch (its checkpoint is being written; fit() waits for it)."""
 
     def should_stop(self) -> bool:
         """Return True to stop after the current step; called every step, so keep it cheap."""

@@ -1,4 +1,4 @@
-"""Checkpoints: one dict per file, written atomically; the best and the last few are kept."""
+"""Checkpoints: one dict per file, written atomically and durably; the best and the last few are kept."""
 
 from __future__ import annotations
 
@@ -13,16 +13,21 @@ import numpy as np
 import torch
 
 _NAME = re.compile(r"^epoch_(\d{4,})(?:_step_(\d{6,}))?\.pt$")
+_TEMP = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp$")  # what save_checkpoint writes before renaming; never resumed from
 BEST = "best.pt"
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
     """Write `state` to `path` through a temporary file, so a crash never leaves a half-written checkpoint."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp = _temp_name(path)
     try:
-        torch.save(state, tmp)
+        with open(tmp, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())  # the bytes are on disk before the name points at them
         os.replace(tmp, path)
+        _fsync_dir(path.parent)  # and the rename itself survives a power cut
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -77,19 +82,46 @@ class CheckpointManager:
         return path if path.exists() else None
 
     def prune(self) -> None:
-        """Delete all but the newest `keep_last` checkpoints (best.pt is a separate file and stays)."""
+        """Delete all but the newest `keep_last` checkpoints (best.pt stays) and temporary files a crash left."""
         for _, path in self.positions()[:-self.keep_last]:
             path.unlink(missing_ok=True)
+        # One writer per run folder and one write at a time: a temporary file seen now is a dead write's.
+        for path in self.folder.iterdir():
+            if _TEMP.match(path.name):
+                path.unlink(missing_ok=True)
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
     """Make `dst` hold the same bytes as `src`: a hard link where the filesystem allows, else a copy."""
-    tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp = _temp_name(dst)
     try:
-        os.link(src, tmp)
-    except OSError:
-        shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+        os.replace(tmp, dst)
+        _fsync_dir(dst.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _temp_name(path: Path) -> Path:
+    """Return a fresh temporary name beside `path`, one that no checkpoint listing matches."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Flush `folder`'s entries to disk (where the platform can open a folder)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # Windows cannot open a folder; its renames are durable enough for resume
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def rng_state(generators: dict[str, torch.Generator]) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
@@ -52,7 +53,9 @@ def init_from_env() -> DistContext:
     backend = "nccl" if torch.cuda.is_available() else "gloo"
     if backend == "nccl":
         torch.cuda.set_device(local_rank)
-    dist.init_process_group(backend=backend)
+    # A rank waiting on a peer that never answers fails after this long instead of hanging the run.
+    timeout = timedelta(seconds=float(os.environ.get("LUX_DIST_TIMEOUT_S", "600")))
+    dist.init_process_group(backend=backend, timeout=timeout)
     return context()
 
 

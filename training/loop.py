@@ -18,6 +18,7 @@ from training.batches import BatchFeeder, class_weights, epoch_order, sample_wei
 from training.cache import CachedData
 from training.callbacks import Callback, CallbackList, EpochStats, Progress
 from training.checkpoint import CheckpointManager, load_checkpoint
+from training.checkpoint_writer import CheckpointWriteError, CheckpointWriter
 from training.config import ConfigError, TrainConfig, upgrade_dict
 from training.device import choose_precision, resolve_device, set_determinism
 from training.evaluate import loss_and_accuracy
@@ -88,7 +89,7 @@ class _Trainer:
 
         torch.manual_seed(config.seed)  # the same initial weights on every rank
         self.model = create_model(config.arch, num_classes=num_classes, image_size=config.image_size,
-                                  pretrained=config.pretrained, spec=config.spec)
+                                  pretrained=config.pretrained, spec=config.spec, class_names=self.class_names)
         plan = param_groups(self.model, head_prefix=model_info(config.arch).head, finetune=config.finetune,
                             weight_decay=config.weight_decay, backbone_lr_scale=config.backbone_lr_scale)
         self.trainable = [p for group in plan for p in group["params"]]
@@ -111,6 +112,7 @@ class _Trainer:
         }
         torch.manual_seed(config.seed + 7919 * (self.ctx.rank + 1))  # dropout differs between ranks
         self.checkpoints = CheckpointManager(out_dir / "checkpoints", keep_last=config.keep_last)
+        self.writer = CheckpointWriter(self.checkpoints)  # rank 0's checkpoints, written off the training thread
         self.state = RunState()
         self.last_checkpoint: Path | None = None
         self.net = distributed.wrap(self.model, self.device)
@@ -122,6 +124,18 @@ class _Trainer:
     # ---- the run ----------------------------------------------------------------------------------
 
     def run(self, resume: bool) -> FitResult:
+        """Train, then return the best weights; whatever happens, the checkpoint in flight lands first."""
+        try:
+            return self._run(resume)
+        except BaseException as exc:
+            if self.ctx.is_main:
+                try:
+                    self.writer.wait()
+                except CheckpointWriteError as write_error:
+                    exc.add_note(f"and then: {write_error}")
+            raise
+
+    def _run(self, resume: bool) -> FitResult:
         """Train epoch by epoch until done, stopped or out of patience; return the best weights."""
         if resume:
             self._resume()
@@ -265,12 +279,31 @@ class _Trainer:
     # ---- checkpoints ------------------------------------------------------------------------------
 
     def _save(self, *, best: bool) -> None:
-        """Write a checkpoint of the current position (rank 0 only; every rank's random state goes in)."""
+        """Checkpoint the current position: rank 0 snapshots it here and writes it in the background.
+
+        Every rank's random state goes in. The previous write must have landed first (at most one in flight),
+        and its failure fails every rank here.
+        """
+        self._settle_writes()
         state = capture(self)
         if self.ctx.is_main:
-            self.last_checkpoint = self.checkpoints.save(state, epoch=self.state.epoch, step=self.state.step,
-                                                         best=best)
-        distributed.barrier()
+            self.last_checkpoint = self.writer.submit(state, epoch=self.state.epoch, step=self.state.step,
+                                                      best=best)
+
+    def _settle_writes(self) -> None:
+        """Wait for rank 0's write in flight; if it failed, raise its error there and stop the other ranks too."""
+        error = None
+        if self.ctx.is_main:
+            try:
+                self.writer.wait()
+            except CheckpointWriteError as exc:
+                error = exc
+        if self.ctx.active:  # also keeps the ranks in step, as the barrier after a synchronous write did
+            failed = distributed.all_reduce(torch.tensor(float(error is not None), device=self.device), op="max")
+            if error is None and bool(failed):
+                raise CheckpointWriteError("rank 0 could not write a checkpoint; its error ends the run")
+        if error is not None:
+            raise error
 
     def _resume(self) -> None:
         """Continue from the latest checkpoint in out_dir, if there is one."""
@@ -319,6 +352,7 @@ class _Trainer:
 
     def _finish(self, *, stopped: bool, early: bool) -> FitResult:
         """Load the best epoch's weights and package the result."""
+        self._settle_writes()  # every checkpoint, best.pt included, is on disk before fit() returns
         s = self.state
         moved_on = s.best_epoch != s.epoch or s.step > 0  # the weights in memory are not the best epoch's
         if s.best_epoch is not None and moved_on and self.checkpoints.best is not None:

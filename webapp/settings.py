@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "webapp.datasets",
     "webapp.runs",
     "webapp.classify",
+    "webapp.weights",
+    "webapp.labelling",
 ]
 
 MIDDLEWARE = [
@@ -70,6 +72,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside the session and auth middleware: a database outage anywhere inside answers 503, not 500.
     "webapp.core.db_outage.DatabaseOutageMiddleware",
+    # A job saved but not sent because the broker is down answers 503 (API) or its page with a warning.
+    "webapp.core.queue_outage.QueueOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -166,7 +170,18 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 LUX_MAX_UPLOAD_BYTES = env_int("LUX_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1024)
 LUX_MAX_ARCHIVE_BYTES = env_int("LUX_MAX_ARCHIVE_BYTES", 4 * 1024**3, minimum=1024)
 LUX_MAX_IMAGE_PIXELS = env_int("LUX_MAX_IMAGE_PIXELS", 40_000_000, minimum=64)
+# Uploads waiting in batch jobs not yet started: at most this many bytes per user, deleted with their job once
+# nothing was added for this many hours (the workers' reaper sweeps them).
+LUX_PENDING_UPLOAD_QUOTA_BYTES = env_int("LUX_PENDING_UPLOAD_QUOTA_BYTES", 2 * 1024**3, minimum=1024)
+LUX_PENDING_UPLOAD_EXPIRY_HOURS = env_int("LUX_PENDING_UPLOAD_EXPIRY_HOURS", 24, minimum=1)
+
+# Pretrained weights (webapp/weights): LUX_OFFLINE turns downloading off (air-gapped sites upload files instead);
+# files are downloaded from LUX_WEIGHTS_BASE_URL + torchvision's file name, and checked against its checksum.
+LUX_OFFLINE = env_bool("LUX_OFFLINE", False)
+LUX_WEIGHTS_BASE_URL = env_str("LUX_WEIGHTS_BASE_URL", "https://download.pytorch.org/models/")
 LUX_DEVICE = env_choice("LUX_DEVICE", "auto", ("auto", "cpu", "cuda"))
+# Seconds a web request waits for a quick test or explanation before answering 202 with a URL to poll.
+LUX_QUICK_WAIT_SECONDS = env_int("LUX_QUICK_WAIT_SECONDS", 5, minimum=0)
 
 # --- Security: on by default; `manage.py check --deploy` passes when DEBUG is off.
 SESSION_COOKIE_HTTPONLY = True
@@ -206,7 +221,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "webapp.api.validation.Pages",  # `page_size` too; a malformed one is a 400
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "webapp.api.errors.json_exception_handler",
 }
@@ -223,7 +238,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Bodies are documented as JSON (a form cannot say null); uploads name multipart/form-data themselves.
     "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "webapp.api.docs.document_page_size_errors"],
     "ENUM_NAME_OVERRIDES": {"SplitEnum": "webapp.datasets.models.Split",
+                            # Imports, evaluations and explanations share these four states.
+                            "JobStateEnum": "webapp.runs.models.EvaluationStatus",
                             "EvaluableSplitEnum": "webapp.classify.services.jobs.VERSION_SPLITS"},
 }
 
@@ -243,8 +262,9 @@ else:
         "processed_folder": str(BROKER_DIR / "processed"),
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
-        # The filesystem transport polls; the default 1 s would dominate a quick prediction round trip.
-        "polling_interval": 0.05,
+        # The filesystem transport polls; the default 1 s would dominate a quick prediction round trip. `make run`
+        # gives the interactive worker 10 ms (about 1% of a core when idle; a person waits on its answers).
+        "polling_interval": env_int("LUX_BROKER_POLL_MS", 50, minimum=1) / 1000,
     }
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True

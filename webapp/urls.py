@@ -7,8 +7,10 @@ urlpatterns = [
     path("", include("webapp.core.urls")),
     path("accounts/", include("webapp.accounts.urls")),
     path("datasets/", include("webapp.datasets.urls")),
+    path("datasets/", include("webapp.labelling.urls")),
     path("runs/", include("webapp.runs.urls")),
     path("classify/", include("webapp.classify.urls")),
+    path("weights/", include("webapp.weights.urls")),
     path("api/", include("webapp.api.urls")),
     path("admin/", admin.site.urls),
 ]

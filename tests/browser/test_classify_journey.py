@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from tests import hostile_files as h
 from tests.conftest import PASSWORD
-from tests.webapp.classify.factories import colour_image, colour_version, jpeg, png, saved_run
+from tests.factories import FEW, colour_image, jpeg, make_version, png, saved_run
 
 pytestmark = pytest.mark.slow
 SHOTS = os.environ.get("LUX_SCREENSHOTS")  # a folder: save a screenshot of each page on the way
@@ -32,7 +32,7 @@ def sign_in(page, user):
 
 
 def test_quick_test_batch_job_and_explanation(page, owner, worker, tmp_path):
-    run = saved_run(owner, colour_version(owner, size=32), name="colours", image_size=32)
+    run = saved_run(owner, make_version(owner, name="Colours", per_split=FEW, size=32), name="colours", image_size=32)
     photo = tmp_path / "poppy.png"
     photo.write_bytes(png(colour_image("red", size=64)))
     archive = tmp_path / "garden.zip"

@@ -76,6 +76,7 @@ def test_launch_watch_and_fix_a_label(page, owner, worker):
     page.get_by_label("Dataset", exact=True).select_option(label="Noise")
     page.get_by_label("Architecture").select_option(f"net:{network.pk}")
     page.get_by_label("Epochs", exact=True).fill(str(EPOCHS))
+    page.get_by_label("Early-stopping patience (epochs)").fill("0")  # every epoch: the chart is checked whole
     page.get_by_role("button", name="Train").click()
 
     expect(page.locator("#run-page")).to_be_visible()

@@ -7,16 +7,6 @@ import torch.nn.functional as F
 from classifier import create_model, list_models, model_info
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Run these tests on one thread: on a busy 2-core machine torch's spinning thread barriers made
-    the same work 4-13x slower with two threads than with one (measured)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def small_input_size(name: str) -> int:
     """Return a cheap size each model accepts: 16 px for small variants, 32 px for ImageNet ones."""
     info = model_info(name)

@@ -8,16 +8,6 @@ from classifier.explain import attention_maps, attention_rollout
 from classifier.explain.attention import rollout
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Run these tiny tensors on one thread: on two busy shared cores, a second one only adds waiting."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-
 @pytest.fixture(scope="module")
 def vit():
     torch.manual_seed(0)

@@ -9,16 +9,6 @@ from classifier.architectures.vgg import SmallVGG
 from classifier.explain import channel_grid, conv_stages, feature_maps, filter_grid, first_layer_filters
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Run these tiny tensors on one thread: on two busy shared cores, a second one only adds waiting."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-
 @pytest.mark.parametrize(
     "name, size, shapes",
     [

@@ -7,16 +7,6 @@ from classifier import create_model
 from classifier.explain import grad_cam
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Run these tiny tensors on one thread: on two busy shared cores, a second one only adds waiting."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-
 def total_hooks(model) -> int:
     return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks) for m in model.modules())
 

@@ -8,16 +8,6 @@ from torchvision.models.vision_transformer import VisionTransformer
 from classifier import build_network
 from classifier.explain import attention_rollout, grad_cam
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Run these tiny tensors on one thread: on two busy shared cores, a second one only adds waiting."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 SIZE = 32
 TOP_LEFT = torch.zeros(SIZE, SIZE, dtype=torch.bool)
 TOP_LEFT[: SIZE // 2, : SIZE // 2] = True

@@ -21,16 +21,6 @@ ARCHITECTURES = ["resnet18_small", "vgg11_bn_small", "vit_tiny", "custom"]
 KEYS = {"format", "path", "max_abs_diff", "top1_agreement", "passed", "tolerance", "opset", "library_versions"}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Run these tiny tensors on one thread: on two busy shared cores, a second one only adds waiting."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-
 SIZE = 16  # tiny inputs: the export's cost is in tracing and serialising, not in the pixels
 
 

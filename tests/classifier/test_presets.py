@@ -207,6 +207,7 @@ def test_bad_arguments_are_refused():
         EvalPreset(32)  # keyword-only
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_batches_match_cpu_batches():
     preset = TrainPreset(size=32, **augment_presets()["strong"])

@@ -9,7 +9,7 @@ import torch
 
 import training.loop
 from classifier.factory import create_model
-from tests.training.training_helpers import TINY_SPEC, tiny_config
+from tests.training.training_helpers import TINY_BN_SPEC, tiny_config
 from training import Callback, TrainingDiverged, evaluate, fit
 
 
@@ -80,7 +80,7 @@ def test_an_infinite_loss_on_the_first_step_is_caught_too(colour_data, tmp_path,
 
 def test_early_stopping_ends_the_run_and_keeps_the_best_epoch(colour_data, tmp_path):
     # A learning rate far too small to change a float32 weight: validation never improves after epoch 1.
-    config = tiny_config(epochs=10, patience=2, lr=1e-20, scheduler="none", spec=TINY_SPEC[:1] + TINY_SPEC[2:])
+    config = tiny_config(epochs=10, patience=2, lr=1e-20, scheduler="none", spec=TINY_BN_SPEC[:1] + TINY_BN_SPEC[2:])
     result = fit(config, colour_data, out_dir=tmp_path)
     assert result.early_stopped and not result.stopped
     assert len(result.history) == 3 and result.best_epoch == 1
@@ -99,7 +99,7 @@ def test_class_balancing_trains_on_imbalanced_data(colour_data, tmp_path, balanc
 
 
 def test_head_only_fine_tuning_leaves_the_backbone_alone(colour_data, tmp_path):
-    pretrained = create_model("custom", num_classes=5, image_size=16, spec=TINY_SPEC)
+    pretrained = create_model("custom", num_classes=5, image_size=16, spec=TINY_BN_SPEC)
     torch.save(pretrained.state_dict(), tmp_path / "weights.pth")
     result = fit(tiny_config(epochs=2, pretrained=str(tmp_path / "weights.pth"), finetune="head"),
                  colour_data, out_dir=tmp_path / "run")

@@ -11,8 +11,9 @@ from training import TrainConfig
 
 COLOURS = {"blue": (30, 30, 220), "green": (30, 200, 30), "red": (220, 30, 30)}
 
-# A 3-layer CNN with batch-norm and dropout: tiny, yet it exercises every kind of state a checkpoint holds.
-TINY_SPEC = [
+# A 3-layer CNN with batch-norm and dropout: tiny, yet it exercises every kind of state a checkpoint holds
+# (tests.factories.TINY_SPEC has neither; these tests import no Django, so it is not shared).
+TINY_BN_SPEC = [
     {"type": "conv", "channels": 8, "kernel": 3, "padding": 1},
     {"type": "batchnorm"},
     {"type": "relu"},
@@ -37,7 +38,7 @@ def make_colour_folder(root: Path, *, per_class: int = 20, size: int = 16, seed:
 
 def tiny_config(**overrides) -> TrainConfig:
     """Return a config for the tiny CNN on 16 px images that trains in well under a second per epoch."""
-    values = dict(arch="custom", spec=TINY_SPEC, image_size=16, epochs=3, batch_size=8, optimizer="sgd", lr=0.05,
+    values = dict(arch="custom", spec=TINY_BN_SPEC, image_size=16, epochs=3, batch_size=8, optimizer="sgd", lr=0.05,
                   nesterov=True, weight_decay=5e-4, keep_last=2)
     values.update(overrides)
     return TrainConfig(**values)

@@ -43,6 +43,8 @@ ERRORS = {
     404: OpenApiResponse(ErrorSerializer, description="No such object, or it is not shared with you."),
     409: OpenApiResponse(ErrorSerializer, description="The object is not in a state that allows this; `detail` "
                          "says why."),
+    413: OpenApiResponse(FieldErrorsSerializer, description="Too large: the file, or your uploads waiting in jobs "
+                         "not yet started (LUX_PENDING_UPLOAD_QUOTA_BYTES); the field at fault says by how much."),
     500: OpenApiResponse(ErrorSerializer, description="The worker failed to run the model; `detail` says why."),
     503: OpenApiResponse(ErrorSerializer, description="No worker answered in time; `detail` says whether one runs."),
 }
@@ -59,3 +61,15 @@ def documented(*default: int) -> Callable[..., dict]:
 
 
 answers = documented(401, 404)
+
+
+def document_page_size_errors(result, generator, request, public):
+    """Document the 400 a malformed `page_size` answers on every paginated list (Pages raises it)."""
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            names = {p.get("name") for p in operation.get("parameters", []) if p.get("in") == "query"}
+            if "page_size" in names and "400" not in operation.get("responses", {}):
+                operation["responses"]["400"] = {
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FieldErrors"}}},
+                    "description": ERRORS[400].description}
+    return result

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 import webapp.classify.api  # noqa: F401  (registers its viewsets before router.urls is read)
 import webapp.datasets.api  # noqa: F401  (registers its viewsets before router.urls is read)
 import webapp.runs.api  # noqa: F401  (registers its viewsets before router.urls is read)
+import webapp.weights.api  # noqa: F401  (registers its viewsets before router.urls is read)
 from webapp.api.router import router
 from webapp.api.views import me, not_found
 from webapp.core.csp import REDOC_POLICY, content_security_policy

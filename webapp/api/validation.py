@@ -8,8 +8,10 @@ from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.utils import html
 
+from webapp.core.ids import MAX_ID, parse_id
+
 _KINDS = {bool: "a boolean", str: "a string", int: "a whole number", float: "a number", list: "a list"}
-MAX_INT = 2**63 - 1  # the largest whole number a database column holds; SQLite fails on larger ones
+MAX_INT = MAX_ID  # the largest whole number a database column holds; SQLite fails on larger ones
 
 
 class IdField(serializers.IntegerField):
@@ -17,6 +19,18 @@ class IdField(serializers.IntegerField):
 
     def __init__(self, **kwargs):
         super().__init__(min_value=kwargs.pop("min_value", 1), max_value=kwargs.pop("max_value", MAX_INT), **kwargs)
+
+
+class ClassFilterField(serializers.CharField):
+    """A class id, or `none` for images without a class."""
+
+    def to_internal_value(self, data):
+        text = super().to_internal_value(data)
+        if text == "none":
+            return text
+        if parse_id(text) is None:
+            raise serializers.ValidationError("Must be a class id or `none`.")
+        return text
 
 
 def _json_type(field) -> type | None:
@@ -90,10 +104,11 @@ class Pages(PageNumberPagination):
     """Pages of a size the client may choose with `page_size` (at most `max_page_size`); a malformed size is a 400."""
 
     page_size_query_param = "page_size"
+    max_page_size = 500
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
-        if raw is not None and not (raw.isascii() and raw.isdigit() and int(raw) >= 1):
+        if raw is not None and parse_id(raw) is None:
             raise serializers.ValidationError({self.page_size_query_param: ["Must be a whole number of at least 1."]})
         return super().get_page_size(request)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -10,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from webapp.api.docs import ERRORS, FieldErrorsSerializer, answers
+from webapp.api.docs import ERRORS, ErrorSerializer, FieldErrorsSerializer, answers
 from webapp.api.ownership import VisibleToUserMixin
 from webapp.api.renderers import FILE_RENDERERS
 from webapp.api.router import router
@@ -20,10 +21,10 @@ from webapp.classify.api_jobs import JobViewSet
 from webapp.classify.models import Explanation, ImportedModel
 from webapp.classify.services import refs
 from webapp.classify.services.access import visible_artifacts
-from webapp.classify.services.explain import create_explanation, png_names
+from webapp.classify.services.explain import create_explanation, finished, png_names, waiting_note
 from webapp.classify.services.exports import FORMATS, ExportRequestError, artifact_download, request_export
 from webapp.classify.services.imported import delete_imported, import_model, parse_class_names
-from webapp.classify.services.quick import QuickTestError, quick_test
+from webapp.classify.services.quick import QuickTestError, is_pending, quick_answer, quick_test
 from webapp.core.files import PNG, stream_file
 from webapp.runs.models import CustomNetwork
 from webapp.runs.services.access import get_run
@@ -34,6 +35,11 @@ PREDICT_400 = OpenApiResponse(
                                                                            s.PredictResponseSerializer],
                                resource_type_field_name=None),
     description=f"{ERRORS[400].description} Or the image could not be read: the answer, with `error` saying why.")
+PENDING_202 = OpenApiResponse(s.PendingAnswerSerializer, description=(
+    "The interactive worker did not answer within LUX_QUICK_WAIT_SECONDS (default 5 s): GET `status_url` "
+    "until it answers 200 with the answer (or an error). Only you may read it."))
+NO_WORKER_503 = OpenApiResponse(ErrorSerializer, description=(
+    "No worker serves the interactive queue (quick tests and explanations); `detail` says how to start one."))
 
 
 class ModelViewSet(viewsets.ViewSet):
@@ -49,15 +55,18 @@ class ModelViewSet(viewsets.ViewSet):
 
 
 class PredictViewSet(viewsets.ViewSet):
-    """Quick prediction: one image in, top-k out, computed on the worker."""
+    """Quick prediction: one image in, top-k out, computed on the interactive worker (never behind training)."""
 
     parser_classes = MULTIPART
+    lookup_field = "ticket"
+    lookup_value_regex = r"[0-9]{1,18}-[0-9a-f]{32}"  # the requester's user id, then the task's own
 
     @extend_schema(summary="Classify one image (multipart): top-k classes with probabilities",
                    request={"multipart/form-data": s.PredictRequestSerializer},
-                   responses=answers({200: s.PredictResponseSerializer, 400: PREDICT_400}, 401, 404, 500, 503))
+                   responses={**answers({200: s.PredictResponseSerializer, 202: PENDING_202, 400: PREDICT_400},
+                                        401, 404, 500), 503: NO_WORKER_503})
     def create(self, request):
-        """Classify one uploaded image with a model, on the worker; 503 when no worker answers in time."""
+        """Classify one uploaded image with a model; 202 with a status URL when the worker needs longer."""
         body = s.PredictRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         image = body.validated_data["image"]
@@ -65,10 +74,29 @@ class PredictViewSet(viewsets.ViewSet):
             answer = quick_test(request.user, body.validated_data["model"], [image], k=body.validated_data["top_k"])
         except QuickTestError as error:
             return Response({"detail": error.message}, status=error.status)
-        entry = answer["images"][0]
-        return Response({"model": answer["model"], "filename": entry["name"], "top_k": entry["top"],
-                         "error": entry["error"], "cache": answer["cache"], "seconds": answer["seconds"]},
-                        status=status.HTTP_200_OK if not entry["error"] else status.HTTP_400_BAD_REQUEST)
+        return _prediction(request, answer)
+
+    @extend_schema(summary="The answer of a prediction that answered 202: 200 when ready, 202 while pending",
+                   responses={**answers({200: s.PredictResponseSerializer, 202: PENDING_202, 400: PREDICT_400},
+                                        401, 404, 500), 503: NO_WORKER_503})
+    def retrieve(self, request, ticket=None):
+        """Return the answer of a prediction once the worker has it (once: it is then forgotten); 404 if not yours."""
+        try:
+            answer = quick_answer(request.user, ticket)
+        except QuickTestError as error:
+            return Response({"detail": error.message}, status=error.status)
+        return _prediction(request, answer)
+
+
+def _prediction(request, answer: dict) -> Response:
+    """Return the API's answer to a quick test of one image: the prediction, or where to ask for it."""
+    if is_pending(answer):
+        url = reverse("classify-predict-detail", args=[answer["ticket"]])
+        return Response({**answer, "status_url": url}, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
+    entry = answer["images"][0]
+    return Response({"model": answer["model"], "filename": entry["name"], "top_k": entry["top"],
+                     "error": entry["error"], "cache": answer["cache"], "seconds": answer["seconds"]},
+                    status=status.HTTP_200_OK if not entry["error"] else status.HTTP_400_BAD_REQUEST)
 
 
 @extend_schema_view(
@@ -163,15 +191,22 @@ class ExplanationViewSet(VisibleToUserMixin, mixins.ListModelMixin, mixins.Retri
 
     @extend_schema(summary="Explain one image: Grad-CAM or attention rollout, feature maps, first-layer filters",
                    request={"multipart/form-data": s.ExplainRequestSerializer},
-                   responses=answers({201: s.ExplanationSerializer}, 400, 401, 404))
+                   responses=answers({201: s.ExplanationSerializer, 202: OpenApiResponse(
+                       s.ExplanationSerializer, description="Created, but the interactive worker needs longer than "
+                       "LUX_QUICK_WAIT_SECONDS: GET `status_url` until `status` is succeeded or failed (`note` says "
+                       "when no worker serves the queue).")}, 400, 401, 404))
     def create(self, request):
-        """Explain one uploaded image with a model; answer with the explanation (the worker may still be busy)."""
+        """Explain one uploaded image with a model; 201 when done within the wait, else 202 with a status URL."""
         body = s.ExplainRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        explanation = create_explanation(request.user, data["model"], data=data["image"].read(),
+        explanation = create_explanation(request.user, data["model"], data=data["image"],
                                          name=data["image"].name, class_index=data.get("class_index"))
-        return Response(s.ExplanationSerializer(explanation).data, status=status.HTTP_201_CREATED)
+        answer = s.ExplanationSerializer(explanation).data
+        if finished(explanation):
+            return Response(answer, status=status.HTTP_201_CREATED)
+        return Response({**answer, "note": waiting_note(explanation)}, status=status.HTTP_202_ACCEPTED,
+                        headers={"Location": answer["status_url"]})
 
     def perform_destroy(self, instance):
         from webapp.classify.services.explain import delete_explanation

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from django.db import transaction
 from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -47,7 +48,7 @@ class JobViewSet(VisibleToUserMixin, mixins.ListModelMixin, mixins.RetrieveModel
     @extend_schema(summary="Create a job from up to 100 images, a ZIP, or a dataset version's split",
                    request={"multipart/form-data": s.JobCreateSerializer,
                             "application/json": s.JobFromVersionSerializer},
-                   responses=answers({201: s.JobSerializer}, 400, 401, 404))
+                   responses=answers({201: s.JobSerializer}, 400, 401, 404, 413))
     def create(self, request):
         """Create a job from uploaded images, a ZIP or a version's split; uploads start at once unless `start`."""
         # A JSON body cannot carry files, so it is a job over a version, checked as the schema documents it.
@@ -56,7 +57,8 @@ class JobViewSet(VisibleToUserMixin, mixins.ListModelMixin, mixins.RetrieveModel
         body.is_valid(raise_exception=True)
         data = body.validated_data
         options = {"name": data.get("name", ""), "top_k": data["top_k"], "low_confidence": data["low_confidence"]}
-        job = self._create(request, data, options)
+        with transaction.atomic():  # a refused upload leaves no empty job behind
+            job = self._create(request, data, options)
         return Response(s.JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
     def _create(self, request, data, options) -> ClassificationJob:
@@ -76,7 +78,7 @@ class JobViewSet(VisibleToUserMixin, mixins.ListModelMixin, mixins.RetrieveModel
 
     @extend_schema(summary="Add up to 100 images to a pending job (before start)",
                    request={"multipart/form-data": s.FilesSerializer},
-                   responses=answers({200: OpenApiTypes.OBJECT}, 400, 401, 404, 409))
+                   responses=answers({200: OpenApiTypes.OBJECT}, 400, 401, 404, 409, 413))
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
     def files(self, request, pk=None):
         """Add images to a job that has not started; answer each file's outcome and the job's new total."""

@@ -90,8 +90,11 @@ class ClassificationJob(OwnedModel):
     errors = models.PositiveIntegerField(default=0)
     progress = models.JSONField(default=dict, blank=True)  # images_per_s, eta_s, updated_at
     cancel_requested = models.BooleanField(default=False)
-    task_id = models.CharField(max_length=100, blank=True)
+    task_id = models.CharField(max_length=100, blank=True)  # the attempt token: its latest message's id
+    queued_at = models.DateTimeField(null=True, blank=True)  # when it last went in line for a worker
+    sent_at = models.DateTimeField(null=True, blank=True)  # when the broker took that message; empty: unsent
     worker = models.CharField(max_length=255, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)  # its worker's latest sign of life
     device = models.CharField(max_length=100, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
@@ -121,6 +124,8 @@ class JobInput(models.Model):
     name = models.CharField(max_length=500)  # display text only, never a path
     file = models.CharField(max_length=300, blank=True)  # storage name; empty when refused
     error = models.CharField(max_length=500, blank=True)
+    size_bytes = models.PositiveBigIntegerField(default=0)  # what the stored file holds: the owner's pending quota
+    added_at = models.DateTimeField(default=timezone.now)  # a pending job's last upload says it is still in use
 
     class Meta:
         ordering = ["position"]
@@ -172,7 +177,12 @@ class Explanation(OwnedModel):
     status = models.CharField(max_length=10, choices=ExplanationStatus.choices, default=ExplanationStatus.QUEUED)
     error = models.TextField(blank=True)
     result = models.JSONField(default=dict, blank=True)  # what the worker made: classes, method, PNG names
-    task_id = models.CharField(max_length=100, blank=True)
+    task_id = models.CharField(max_length=100, blank=True)  # the attempt token: its latest message's id
+    queued_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)  # empty: its message never reached the broker
+    worker = models.CharField(max_length=255, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
 

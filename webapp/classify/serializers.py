@@ -37,6 +37,13 @@ class PredictResponseSerializer(serializers.Serializer):
     seconds = serializers.DictField()
 
 
+class PendingAnswerSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text="Always `pending`: the answer is not ready yet.")
+    ticket = serializers.CharField(help_text="Names the pending answer; only you may read it.")
+    status_url = serializers.CharField(help_text="GET it until it answers 200 (the answer) or an error.")
+    detail = serializers.CharField()
+
+
 class ImportedModelSerializer(serializers.ModelSerializer):
     ref = serializers.CharField(read_only=True)
     owner = serializers.CharField(source="owner.username", read_only=True)
@@ -166,12 +173,16 @@ class ExportRequestSerializer(StrictTypes, serializers.Serializer):
 
 class ExplanationSerializer(serializers.ModelSerializer):
     pictures = serializers.SerializerMethodField()
+    status_url = serializers.SerializerMethodField(help_text="GET it until `status` is succeeded or failed.")
 
     class Meta:
         model = Explanation
         fields = ["id", "model_ref", "model_label", "original_name", "class_index", "status", "error", "result",
-                  "created_at", "pictures"]
+                  "created_at", "pictures", "status_url"]
         read_only_fields = fields
+
+    def get_status_url(self, explanation) -> str:
+        return reverse("classify-explanation-detail", args=[explanation.pk])
 
     def get_pictures(self, explanation) -> dict:
         return {kind: reverse("classify-explanation-png", args=[explanation.pk, kind])
@@ -196,9 +207,9 @@ class ResultFilterSerializer(serializers.Serializer):
         return {  # "class" is a Python keyword, so the fields are built here
             "class": serializers.IntegerField(required=False, min_value=0, max_value=MAX_INT,
                                               help_text="Only images predicted as this class index."),
-            "min_confidence": serializers.FloatField(required=False, min_value=0,
+            "min_confidence": serializers.FloatField(required=False, min_value=0, max_value=100,
                                                      help_text="Top-1 probability at least this (0-1, or a percent)."),
-            "max_confidence": serializers.FloatField(required=False, min_value=0,
+            "max_confidence": serializers.FloatField(required=False, min_value=0, max_value=100,
                                                      help_text="Top-1 probability at most this (0-1, or a percent)."),
             "low": serializers.BooleanField(required=False, default=False,
                                             help_text="Only predictions below the job's low-confidence threshold."),

@@ -9,6 +9,7 @@ J = "jobs/<int:pk>/"
 urlpatterns = [
     path("", home.classify_home, name="classify_home"),
     path("quick/", home.quick, name="classify_quick"),
+    path("quick/<str:ticket>/", home.quick_status, name="classify_quick_status"),
     path("jobs/new/", jobs.job_new, name="classify_job_new"),
     path(J, jobs.job_detail, name="classify_job"),
     path(J + "status.json", jobs.job_status, name="classify_job_status"),

@@ -7,6 +7,7 @@ NAV = [
     ("Datasets", "dataset_list"),
     ("Runs", "run_list"),
     ("Classify", "classify_home"),
+    ("Weights", "weights_page"),
     ("API docs", "api_docs"),
 ]
 

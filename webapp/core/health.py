@@ -35,7 +35,7 @@ def check_broker() -> dict:
 def check_workers() -> dict:
     """Return the workers whose heartbeat is recent."""
     try:
-        alive = list(Worker.objects.alive().values("hostname", "queues", "device", "last_seen"))
+        alive = list(Worker.objects.alive().values("hostname", "queues", "device", "devices", "last_seen"))
     except Exception as exc:
         return {"ok": False, "workers": [], "error": str(exc)[:300]}
     for row in alive:

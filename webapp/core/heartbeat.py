@@ -23,21 +23,36 @@ def describe_device() -> str:
     return "cpu"
 
 
-def beat(hostname: str, queues: str, device: str) -> None:
+def list_devices() -> list[dict]:
+    """Return the GPUs this worker may train on (CUDA_VISIBLE_DEVICES applies): index, name, memory in GiB."""
+    import torch
+
+    if settings.LUX_DEVICE == "cpu" or not torch.cuda.is_available():
+        return []
+    devices = []
+    for index in range(torch.cuda.device_count()):
+        props = torch.cuda.get_device_properties(index)
+        devices.append({"index": index, "name": props.name, "memory_gib": round(props.total_memory / 2**30, 1)})
+    return devices
+
+
+def beat(hostname: str, queues: str, device: str, devices: list[dict] | None = None) -> None:
     """Write this worker's heartbeat row."""
     from webapp.core.models import Worker
 
     close_old_connections()
     Worker.objects.update_or_create(
         hostname=hostname,
-        defaults={"queues": queues, "pid": os.getpid(), "device": device, "last_seen": timezone.now()},
+        defaults={"queues": queues, "pid": os.getpid(), "device": device, "devices": devices or [],
+                  "last_seen": timezone.now()},
     )
 
 
 def _loop(hostname: str, queues: str, device: str) -> None:
+    devices = list_devices()  # once: the GPUs a process sees do not change while it runs
     while not _stop.is_set():
         try:
-            beat(hostname, queues, device)
+            beat(hostname, queues, device, devices)
         except Exception:  # a missed beat is logged; the next one may succeed
             log.exception("worker heartbeat failed")
         _stop.wait(INTERVAL_S)

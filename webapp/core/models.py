@@ -1,5 +1,6 @@
 """Rows the whole app shares: which workers are alive."""
 
+from collections import Counter
 from datetime import timedelta
 
 from django.db import models
@@ -21,6 +22,8 @@ class Worker(models.Model):
     queues = models.CharField(max_length=255)
     pid = models.IntegerField()
     device = models.CharField(max_length=255, blank=True)
+    # The GPUs it may train on: [{"index": 0, "name": "NVIDIA H200", "memory_gib": 139.8}]; [] on a CPU-only worker.
+    devices = models.JSONField(default=list, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now, db_index=True)
 
@@ -31,3 +34,11 @@ class Worker(models.Model):
 
     def __str__(self):
         return self.hostname
+
+    @property
+    def devices_label(self) -> str:
+        """Return its GPUs in words ("2 × NVIDIA H200 (139.8 GiB)"), or "CPU only"."""
+        if not self.devices:
+            return "CPU only"
+        kinds = Counter(f"{d.get('name', '?')} ({d.get('memory_gib', '?')} GiB)" for d in self.devices)
+        return ", ".join(f"{count} × {kind}" for kind, count in kinds.items())

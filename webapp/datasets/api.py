@@ -191,6 +191,7 @@ class ImageViewSet(InVisibleDatasetMixin, mixins.ListModelMixin, mixins.Retrieve
         images = self.visible_rows(images).order_by("-created_at", "-id")
         if self.action != "list":
             return images
+        query_params(self.request, s.ImageFilterSerializer)  # first: a malformed filter never reaches a query
         params = self.request.query_params
         try:
             images = apply_filters(images, label=params.get("class") or params.get("label"),
@@ -198,7 +199,6 @@ class ImageViewSet(InVisibleDatasetMixin, mixins.ListModelMixin, mixins.Retrieve
                                    search=params.get("search") or params.get("q"))
         except ValueError as e:
             raise serializers.ValidationError({"detail": str(e).capitalize() + "."})
-        query_params(self.request, s.ImageFilterSerializer)  # what the filters let by: `?split=` is no split
         return images
 
     @extend_schema(request={"multipart/form-data": s.ImageUploadSerializer},

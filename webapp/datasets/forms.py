@@ -25,11 +25,11 @@ def class_from_choice(dataset, value: str) -> DatasetClass | None:
 
 
 class DatasetForm(forms.ModelForm):
-    """A dataset's name and description; the name is unique among its owner's datasets."""
+    """A dataset's name, description and what training may do to its images; the name is unique per owner."""
 
     class Meta:
         model = Dataset
-        fields = ["name", "description"]
+        fields = ["name", "description", "allow_mirror", "allow_rotate"]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
         help_texts = {"description": "Optional: what the images are and where they come from."}
 
@@ -50,7 +50,10 @@ class DatasetForm(forms.ModelForm):
     def save(self, commit=True):
         if self.instance.pk is None:
             data = self.cleaned_data
-            return create_dataset(owner=self.owner, name=data["name"], description=data["description"])
+            dataset = create_dataset(owner=self.owner, name=data["name"], description=data["description"])
+            dataset.allow_mirror, dataset.allow_rotate = data["allow_mirror"], data["allow_rotate"]
+            dataset.save(update_fields=["allow_mirror", "allow_rotate"])
+            return dataset
         return super().save(commit=commit)
 
 

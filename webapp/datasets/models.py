@@ -38,6 +38,16 @@ class Dataset(OwnedModel):
     updated_at = models.DateTimeField(default=timezone.now)
     # Bumped on every change to images, classes or splits; a version records the revision it froze.
     revision = models.PositiveIntegerField(default=0)
+    # Asked once about the data, not per run: what training may do to these images without changing
+    # what they show. Every run launched on the dataset trains with the answers (TrainConfig mirror/rotate).
+    allow_mirror = models.BooleanField(
+        "May these images be mirrored?", default=False,
+        help_text="Yes for natural photos (animals, plants, objects, scenes): a mirrored cat is still a cat. "
+                  "No for text, digits, or anything whose left and right mean different things.")
+    allow_rotate = models.BooleanField(
+        "May they be rotated?", default=False,
+        help_text="By quarter turns. Yes for images with no up: textures, microscopy, aerial or satellite "
+                  "photos. No for photos taken upright.")
 
 
     class Meta:
@@ -141,7 +151,12 @@ class Import(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    task_id = models.CharField(max_length=100, blank=True)
+    task_id = models.CharField(max_length=100, blank=True)  # the attempt token: its latest message's id
+    queued_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)  # empty: its message never reached the broker
+    worker = models.CharField(max_length=255, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)  # its worker's latest sign of life
+    attempts = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]

@@ -3,7 +3,7 @@
 from django.urls import reverse
 from rest_framework import serializers
 
-from webapp.api.validation import IdField, StrictTypes
+from webapp.api.validation import ClassFilterField, IdField, StrictTypes
 from webapp.datasets.models import Dataset, DatasetClass, DatasetVersion, Image, Import, ImportItem, Split
 from webapp.datasets.services.health import dataset_health
 
@@ -33,9 +33,14 @@ class DatasetSerializer(StrictTypes, serializers.ModelSerializer):
 
     class Meta:
         model = Dataset
-        fields = ["id", "name", "description", "owner", "created_at", "updated_at", "revision", "image_count",
-                  "class_count", "version_count"]
+        fields = ["id", "name", "description", "allow_mirror", "allow_rotate", "owner", "created_at", "updated_at",
+                  "revision", "image_count", "class_count", "version_count"]
         read_only_fields = ["created_at", "updated_at", "revision"]
+        extra_kwargs = {  # the model's questions become the API's documentation
+            "allow_mirror": {"help_text": "May training mirror these images? " + Dataset.allow_mirror.field.help_text},
+            "allow_rotate": {"help_text": "May training turn these images by quarter turns? "
+                                          + Dataset.allow_rotate.field.help_text},
+        }
 
     def validate_name(self, value: str) -> str:
         name = value.strip()
@@ -215,12 +220,13 @@ class DatasetFilterSerializer(serializers.Serializer):
 class ImageFilterSerializer(DatasetFilterSerializer):
     def get_fields(self):
         return {**super().get_fields(),  # "class" is a Python keyword, so the fields are built here
-                "class": serializers.RegexField(r"^([0-9]+|none)$", required=False,
-                                                help_text="A class id, or `none` for unlabelled images."),
+                "class": ClassFilterField(required=False, help_text="A class id, or `none` for unlabelled images."),
+                "label": ClassFilterField(required=False, help_text="Another name for `class`."),
                 "split": serializers.ChoiceField(choices=Split.choices, required=False),
                 "status": serializers.ChoiceField(choices=["labelled", "unlabelled"], required=False),
                 "search": serializers.CharField(required=False, allow_blank=True,
-                                                help_text="Part of the file name (case-insensitive).")}
+                                                help_text="Part of the file name (case-insensitive)."),
+                "q": serializers.CharField(required=False, allow_blank=True, help_text="Another name for `search`.")}
 
 
 class ImportItemFilterSerializer(serializers.Serializer):

@@ -1,8 +1,9 @@
 """Import a ZIP into a dataset, the worker's side: run it entry by entry, every entry reported.
 
 The upload was checked and queued by services/archive_import.py. A worker killed mid-import leaves its
-committed batches behind; the redelivered task resumes after them, because images, report rows and
-counters of one batch are committed together.
+committed batches behind; the attempt the reaper queues (webapp.core.reaping) resumes after them, because
+images, report rows and counters of one batch are committed together. Each batch commits only while this
+worker still holds the import (its attempt), so two workers never import the same entries.
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ from typing import BinaryIO
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import DateTimeField, F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from webapp.core.reaping import Heartbeat
 from webapp.core.storage import is_local
 from webapp.datasets.archive import (
     ArchiveEntry,
@@ -33,6 +37,7 @@ from webapp.datasets.csvlabels import CsvLabelError, parse_labels_csv
 from webapp.datasets.models import DatasetClass, Image, Import, ImportKind, ImportStatus
 from webapp.datasets.services.archive_import import archive_limits
 from webapp.datasets.services.classes import get_or_create_class
+from webapp.datasets.services.reaper import IMPORTS
 from webapp.datasets.services.rows import insert_items
 from webapp.datasets.services.store import FileOutcome, count_outcomes, prepare_image, remove_files, save_staged, settle
 from webapp.datasets.validation import RejectedFile, as_sentence
@@ -51,23 +56,34 @@ _WINDOW_BYTES = 256 * 1024 * 1024
 _NOT_IN_CSV = "not listed in labels.csv: imported without a label"
 
 
-def import_archive(import_id: int, progress_every: float = 0.5) -> None:
-    """Run one archive import to the end (the task body): every entry is reported, the archive deleted."""
+class LeaseLost(Exception):
+    """The reaper gave this import to another worker: stop without writing anything more."""
+
+
+def import_archive(import_id: int, progress_every: float = 0.5, *, worker: str = "", token: str | None = None) -> str:
+    """Run one archive import to the end (the task body): every entry is reported, the archive deleted.
+
+    `token` is the task id of the message: one the import no longer names (a late redelivery) claims nothing.
+    """
     job = Import.objects.select_related("dataset").filter(pk=import_id, kind=ImportKind.ARCHIVE).first()
     if job is None:
-        return  # deleted meanwhile
+        return "missing"  # deleted meanwhile
     if job.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED):
         _delete_archive(job)  # a redelivery after a worker died between finishing and cleaning up
-        return
-    resuming = job.status == ImportStatus.RUNNING
-    if not resuming:
-        job.status, job.started_at = ImportStatus.RUNNING, timezone.now()
-        job.save(update_fields=["status", "started_at"])
+        return "finished"
+    now = Value(timezone.now(), output_field=DateTimeField())
+    attempt = IMPORTS.claim(import_id, token=token, worker=worker, started_at=Coalesce(F("started_at"), now))
+    if attempt is None:
+        return "not claimed"
+    job.refresh_from_db()
+    resuming = bool(job.done or job.skipped)  # an earlier attempt committed batches: go on after them
     status, error = ImportStatus.FAILED, ""
     try:
-        with default_storage.open(job.archive.name, "rb") as fileobj:
-            _Run(job, fileobj, progress_every, resuming).run()
+        with default_storage.open(job.archive.name, "rb") as fileobj, Heartbeat.of(IMPORTS, job.pk, attempt):
+            _Run(job, fileobj, progress_every, resuming, attempt).run()
         status = ImportStatus.SUCCEEDED
+    except LeaseLost:
+        return "lost"
     except BadArchive as e:
         kept = f" The {job.accepted} images before that point were imported." if job.accepted else ""
         error = as_sentence(e.message) + kept
@@ -78,13 +94,15 @@ def import_archive(import_id: int, progress_every: float = 0.5) -> None:
     except Exception:
         logger.exception("import %s stopped", import_id)
         error = "The import stopped because of an internal error. The images imported before it stopped are kept."
-    _finish(job, status, error)
+    return _finish(job, attempt, status, error)
 
 
-def _finish(job: Import, status: str, error: str) -> None:
+def _finish(job: Import, attempt: int, status: str, error: str) -> str:
     job.status, job.error, job.finished_at = status, error, timezone.now()
-    job.save(update_fields=["status", "error", "finished_at"])
+    if not IMPORTS.leased(job.pk, attempt).update(status=status, error=error, finished_at=job.finished_at):
+        return "lost"
     _delete_archive(job)
+    return status
 
 
 def _delete_archive(job: Import) -> None:
@@ -121,8 +139,9 @@ class _Run:
     (by a few threads when the storage is remote), decides duplicates and commits images, report rows and
     counters in timed batches."""
 
-    def __init__(self, job: Import, fileobj: BinaryIO, progress_every: float, resuming: bool):
+    def __init__(self, job: Import, fileobj: BinaryIO, progress_every: float, resuming: bool, attempt: int):
         self.job = job
+        self.attempt = attempt
         self.dataset = job.dataset
         self.fileobj = fileobj
         self.progress_every = progress_every
@@ -277,6 +296,8 @@ class _Run:
         for field, n in count_outcomes(pending).items():
             setattr(job, field, getattr(job, field) + n)
         job.done += self.batch_files
-        job.save(update_fields=["done", "accepted", "rejected", "duplicates", "conflicts", "skipped"])
+        counters = {f: getattr(job, f) for f in ("done", "accepted", "rejected", "duplicates", "conflicts", "skipped")}
+        if not IMPORTS.leased(job.pk, self.attempt).update(heartbeat_at=timezone.now(), **counters):
+            raise LeaseLost(f"import {job.pk} is no longer held by attempt {self.attempt}")
         if any(o.accepted for o in pending):
             self.dataset.touch()

@@ -16,6 +16,7 @@ from webapp.api.validation import Pages, query_params
 from webapp.runs import serializers as s
 from webapp.runs.forms import LaunchForm
 from webapp.runs.models import CustomNetwork, EvalPrediction, Evaluation, TrainingRun
+from webapp.runs.services import health
 from webapp.runs.services.access import primary_top1, visible_versions
 from webapp.runs.services.control import RunStateError, cancel_run, resume_run
 from webapp.runs.services.evaluations import evaluate_on_version
@@ -96,6 +97,18 @@ class RunViewSet(VisibleToUserMixin, mixins.ListModelMixin, mixins.RetrieveModel
     def resume(self, request, pk=None):
         """Queue the run again from its last checkpoint and answer its live status; 409 if it cannot resume."""
         return self._act(resume_run)
+
+    @extend_schema(summary="Re-run with the health check's suggested settings (a new queued run; 409 when there "
+                           "are none)", request=None,
+                   responses=answers({201: s.RunDetailSerializer}, 401, 404, 409))
+    @action(detail=True, methods=["post"])
+    def rerun(self, request, pk=None):
+        """Launch the run again on its data version with its `health` warnings' `suggested` settings."""
+        try:
+            run = health.rerun_with_suggestions(request.user, self.get_object())
+        except health.RerunError as exc:
+            return Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)
+        return Response(s.RunDetailSerializer(self.get_queryset().get(pk=run.pk)).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Per-epoch metrics (the curves)",
                    responses=answers({200: s.EpochMetricSerializer(many=True)}))

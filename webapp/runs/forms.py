@@ -7,7 +7,8 @@ import json
 
 from django import forms
 from django.conf import settings
-from django.utils.html import escape
+from django.urls import reverse
+from django.utils.html import escape, format_html
 
 from classifier.netspec import SpecError, layer_shapes
 from classifier.presets import augment_presets
@@ -15,9 +16,10 @@ from classifier.pretrained import available_imagenet_weights
 from classifier.registry import list_models
 from training.config import DEVICES, ConfigError, TrainConfig, defaults_for
 from training.optim import OPTIMIZERS, SCHEDULERS
+from training.recipes import Recipe
 from webapp.datasets.models import Dataset, DatasetVersion, Split
 from webapp.runs.models import CustomNetwork, TrainingRun
-from webapp.runs.services import architectures, datasets
+from webapp.runs.services import architectures, datasets, fleet, init_from, recipes
 from webapp.runs.services.access import visible_versions
 from webapp.runs.services.architectures import CONFIG_FIELDS, DEFAULT_ARCH, NETWORK_PREFIX
 from webapp.runs.services.launch import LaunchRequest, launch_run
@@ -27,11 +29,20 @@ DEFAULT = ("", "Architecture default")
 OPTIMIZER_LABELS = {"sgd": "SGD with Nesterov momentum", "adamw": "AdamW"}
 SCHEDULER_LABELS = {"onecycle": "One-cycle", "cosine": "Cosine with warm-up", "step": "Step decay",
                     "none": "Constant"}
-AUGMENT_LABELS = {"none": "None", "light": "Light (flip + crop)", "standard": "Standard (+ colour jitter)",
-                  "strong": "Strong (+ TrivialAugment)"}
+# Mirroring and quarter turns are not a level's: the dataset says whether its images allow them.
+AUGMENT_LABELS = {"none": "None", "light": "Light (random crop)", "standard": "Standard (crop + colour jitter)",
+                  "strong": "Strong (crop + colour jitter + TrivialAugment)"}
+AUGMENT_HELP = ("Every level but None also mirrors or turns the images where their dataset allows it "
+                "(its edit page asks, once for all runs).")
 PRECISION_CHOICES = [("auto", "Automatic (bf16 where the hardware computes it natively)"),
                      ("bf16", "bf16 always"), ("off", "Off (fp32)")]
 DEVICE_LABELS = {"auto": "Automatic (GPU when the worker has one)", "cpu": "CPU", "cuda": "GPU (CUDA)"}
+MAX_GPUS = 64  # one machine's worth: a run never spans machines
+# One by default: any worker starts it at once, and a small dataset gains little from more (each step then
+# waits on the exchange of gradients between devices).
+GPUS_HELP = ("Empty: 1. More trains one model on that many GPUs of one worker (DistributedDataParallel), each "
+             "taking its share of every batch; with the CPU as device, that many processes share its cores.")
+MAX_NOTES = 10_000  # characters: a page of notes; the run list and API answers carry them whole
 
 
 def _choices(names, labels: dict, *, blank: bool) -> list[tuple[str, str]]:
@@ -53,9 +64,15 @@ class LaunchForm(forms.Form):
                                      help_text="Trains on its latest version, frozen now if it changed.")
     version = VersionChoiceField(queryset=DatasetVersion.objects.none(), required=False,
                                  label="Dataset version",
-                                 help_text="Optional: train on an earlier frozen version instead.")
+                                 help_text="Optional: train on an earlier frozen version instead. A version wins "
+                                           "over “Dataset”, which may then stay empty; if both are set, the "
+                                           "version must belong to that dataset.")
     arch = forms.ChoiceField(label="Architecture", choices=())
     pretrained = forms.BooleanField(required=False, label="Start from ImageNet weights")
+    start_from = forms.ChoiceField(
+        required=False, label="Start from an earlier model", choices=(),
+        help_text="One of your succeeded runs or imported models of the same architecture (any dataset): classes "
+                  "it knew by name keep what it learned, new classes start fresh.")
     image_size = forms.IntegerField(required=False, min_value=1, max_value=4096, label="Image size (px)")
     epochs = forms.IntegerField(required=False, min_value=1)
     batch_size = forms.IntegerField(required=False, min_value=1,
@@ -67,19 +84,24 @@ class LaunchForm(forms.Form):
                                   label="Learning-rate schedule")
     warmup_epochs = forms.FloatField(required=False, label="Warm-up epochs")
     label_smoothing = forms.FloatField(required=False)
-    augment = forms.ChoiceField(required=False, label="Augmentation", choices=())
+    augment = forms.ChoiceField(required=False, label="Augmentation", choices=(), help_text=AUGMENT_HELP)
     patience = forms.IntegerField(required=False, min_value=0, label="Early-stopping patience (epochs)",
                                   help_text="0 trains every epoch.")
     mixed_precision = forms.ChoiceField(required=False, choices=PRECISION_CHOICES)
     seed = forms.IntegerField(required=False, min_value=0)
     device = forms.ChoiceField(required=False, choices=_choices(DEVICES, DEVICE_LABELS, blank=False))
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    gpus = forms.IntegerField(required=False, min_value=1, max_value=MAX_GPUS, label="GPUs",
+                              help_text=GPUS_HELP)
+    notes = forms.CharField(required=False, max_length=MAX_NOTES, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, data=None, *, user, initial=None, **kwargs):
         base = {"arch": DEFAULT_ARCH, "device": settings.LUX_DEVICE, "augment": "light", "mixed_precision": "auto"}
         super().__init__(data, initial={**base, **(initial or {})}, **kwargs)
         self.user = user
         self.resolved: LaunchRequest | None = None  # set by a successful is_valid(): what launch_run() takes
+        self.recipe: Recipe | None = None  # the settings that fit the chosen data, once clean() knows it
+        self.start: init_from.StartFrom | None = None  # the earlier model to start from, once clean() knows it
+        self.profile: recipes.DataProfile | None = None
         visible = Dataset.objects.visible_to(user)
         self.fields["dataset"].queryset = visible
         self.fields["version"].queryset = (DatasetVersion.objects.filter(dataset__in=visible)
@@ -89,12 +111,14 @@ class LaunchForm(forms.Form):
         self.fields["arch"].choices = [
             (family, [(e["value"], _arch_choice_label(e)) for e in entries]) for family, entries in self._groups]
         self.fields["augment"].choices = _choices(augment_presets(), AUGMENT_LABELS, blank=False)
+        self.fields["start_from"].choices = init_from.choices(user)
         self._describe_defaults()
         if not available_imagenet_weights():
             field = self.fields["pretrained"]
             field.widget.attrs["disabled"] = True  # greyed out on the page; an API request asking gets the reason
-            field.help_text = escape("No ImageNet weights file is in this machine's torch cache "
-                                     "(Lux never downloads), so every model trains from scratch.")
+            field.help_text = escape("No ImageNet weights file is in this machine's torch cache yet, so every "
+                                     "model trains from scratch: ") + format_html(
+                '<a href="{}">get one on the Pretrained weights page</a>.', reverse("weights_page"))
 
     def _describe_defaults(self) -> None:
         """Show the default architecture's recipe as placeholders of the empty settings."""
@@ -117,12 +141,20 @@ class LaunchForm(forms.Form):
         if arch is None:
             return data
         name, network, label = arch
-        config = self._build_config(data, name, network)
+        config = self._build_config(data, name, network, dataset, version)
+        if config is not None:
+            for field, reason in fleet.device_problems(config.device, config.image_size).items():
+                self.add_error(field, reason)
+            if problem := fleet.gpus_problem(config.device, data.get("gpus") or 1):
+                self.add_error("gpus", problem)
         if dataset is not None and config is not None:
             self._check_dataset(dataset, version, data_field, config, data)
         if dataset is not None and config is not None and not self.errors:
             self.resolved = LaunchRequest(dataset=dataset, version=version, network=network, config=config,
-                                          arch_label=label, name=data.get("name") or "", notes=data.get("notes") or "")
+                                          arch_label=label, name=data.get("name") or "", notes=data.get("notes") or "",
+                                          recipe=self.recipe.explanation if self.recipe else "",
+                                          init_from=self.start.stored() if self.start else None,
+                                          gpus=data.get("gpus") or 1)
         return data
 
     def _clean_data(self, data) -> tuple[Dataset | None, DatasetVersion | None, str]:
@@ -154,8 +186,9 @@ class LaunchForm(forms.Form):
             return None
         return value, None, value
 
-    def _build_config(self, data, arch: str, network: CustomNetwork | None) -> TrainConfig | None:
-        """Return the validated TrainConfig: the family recipe overlaid with what was given."""
+    def _build_config(self, data, arch: str, network: CustomNetwork | None, dataset: Dataset | None,
+                      version: DatasetVersion | None) -> TrainConfig | None:
+        """Return the validated TrainConfig: the recipe for the data (else the family's) around what was given."""
         pretrained = bool(data.get("pretrained"))
         if pretrained and network is None:
             ok, reason = architectures.pretrained_status(arch)
@@ -165,12 +198,26 @@ class LaunchForm(forms.Form):
         elif pretrained:
             self.add_error("pretrained", "Your own networks train from scratch; there are no ImageNet weights.")
             pretrained = False
-        values = defaults_for(arch, pretrained="imagenet" if pretrained else None)
-        if network is not None:
-            values.update(image_size=network.image_size, spec=network.spec)
-        values["device"] = settings.LUX_DEVICE
+        start = self._clean_start_from(data, arch, network, pretrained)
         self._given = {name: data[name] for name in CONFIG_FIELDS if data.get(name) not in (None, "")}
-        values.update(self._given)
+        # A network of one's own keeps the size it was designed for unless another is given.
+        given = {"device": settings.LUX_DEVICE, **({"image_size": network.image_size} if network else {}),
+                 **self._given}
+        if dataset is not None:
+            self.profile = recipes.data_profile(dataset, version)
+            self.recipe = recipes.launch_recipe(arch, self.profile, pretrained=pretrained or start is not None,
+                                                spec=network.spec if network else None, given=given)
+        if self.recipe is not None:
+            values = dict(self.recipe.settings)
+        else:
+            values = {**defaults_for(arch, pretrained="imagenet" if pretrained or start else None), **given}
+        if start is not None:  # the engine loads the file, keeping the head rows of the classes both know
+            values["pretrained"] = str(start.path)
+        self.start = start
+        if network is not None:
+            values["spec"] = network.spec
+        if self.profile is not None:  # asked once, of the dataset: what augmentation may do to its images
+            values.update(mirror=self.profile.mirror, rotate=self.profile.rotate)
         config = TrainConfig(**values)
         try:
             config.validate()
@@ -179,6 +226,24 @@ class LaunchForm(forms.Form):
                 self._add_config_error(setting, message, network, config)
             return None
         return config
+
+    def _clean_start_from(self, data, arch: str, network, pretrained: bool) -> init_from.StartFrom | None:
+        """Return the earlier model to start from, or None (after an error, when it cannot be used)."""
+        value = data.get("start_from") or ""
+        if not value:
+            return None
+        start = init_from.resolve(self.user, value)
+        if start is None:  # gone since the form was drawn: the same words as any other unknown choice
+            self.add_error("start_from", f"Select a valid choice. {value} is not one of the available choices.")
+            return None
+        if pretrained:
+            self.add_error("start_from", "Start from ImageNet or from an earlier model, not both.")
+            return None
+        problem = init_from.mismatch(start, arch, network.spec if network else None)
+        if problem:
+            self.add_error("start_from", problem)
+            return None
+        return start
 
     def _add_config_error(self, setting: str, message: str, network, config: TrainConfig) -> None:
         """Put a TrainConfig error beside the field that can fix it."""
@@ -246,9 +311,15 @@ class EvaluateForm(forms.Form):
     split = forms.ChoiceField(choices=[(Split.TEST, "test"), (Split.VAL, "validation"), (Split.TRAIN, "train")],
                               initial=Split.TEST)
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, classes=None, **kwargs):
+        """`classes`: the model's class names; only versions whose every class the model knows are offered."""
         super().__init__(*args, **kwargs)
-        self.fields["version"].queryset = visible_versions(user)
+        versions = visible_versions(user)
+        if classes is not None:
+            known = set(classes)
+            versions = versions.filter(pk__in=[pk for pk, names in versions.values_list("pk", "class_names")
+                                               if set(names or []) <= known])
+        self.fields["version"].queryset = versions
         self.fields["version"].label_from_instance = lambda v: (
             f"{v.dataset.name} v{v.number} · {len(v.class_names)} classes · {v.counts.get('total', 0)} images")
 

@@ -50,8 +50,10 @@ class TrainingRun(OwnedModel):
     progress = models.JSONField(default=dict, blank=True)  # the latest training.Progress.to_dict()
     cancel_requested = models.BooleanField(default=False)
     attempts = models.PositiveIntegerField(default=0)  # starts, including resumes after a crash
-    task_id = models.CharField(max_length=100, blank=True)
+    task_id = models.CharField(max_length=100, blank=True)  # the attempt token: its latest message's id
     queue = models.CharField(max_length=100, blank=True)  # where its task goes; requeues go there too
+    queued_at = models.DateTimeField(null=True, blank=True)  # when it last went in line for a worker
+    sent_at = models.DateTimeField(null=True, blank=True)  # when the broker took that message; empty: unsent
     worker = models.CharField(max_length=255, blank=True)
     device = models.CharField(max_length=100, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -62,6 +64,9 @@ class TrainingRun(OwnedModel):
     timings = models.JSONField(default=dict, blank=True)  # the latest attempt: cache_s, fit_s, evaluate_s, ...
     best_epoch = models.PositiveIntegerField(null=True, blank=True)
     warnings = models.JSONField(default=list, blank=True)
+    # training.health.check_run() warnings as dicts (code, message, cause, setting, suggested): checked
+    # after every epoch while it trains, and once more on the final evaluation.
+    health = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     traceback = models.TextField(blank=True)  # capped
     output_dir = models.CharField(max_length=300, blank=True)  # relative to MEDIA_ROOT: checkpoints, weights
@@ -118,8 +123,11 @@ class Evaluation(models.Model):
     split = models.CharField(max_length=10, choices=Split.choices)
     status = models.CharField(max_length=10, choices=EvaluationStatus.choices, default=EvaluationStatus.SUCCEEDED)
     error = models.TextField(blank=True)
-    task_id = models.CharField(max_length=100, blank=True)
+    task_id = models.CharField(max_length=100, blank=True)  # the attempt token: its latest message's id
+    queued_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)  # empty: its message never reached the broker
     worker = models.CharField(max_length=255, blank=True)  # who is measuring it (queued ones: none yet)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

@@ -15,6 +15,18 @@ from webapp.runs.models import CustomNetwork, EpochMetric, EvalPrediction, Evalu
 from webapp.runs.services.networks import PREVIEW_CLASSES, network_shapes
 
 
+@extend_schema_field({
+    "type": "array",
+    "items": {"type": "object", "required": ["code", "message", "cause", "setting", "suggested"], "properties": {
+        "code": {"type": "string", "enum": ["near_chance", "one_class", "overfitting", "loss_not_falling",
+                                           "too_few_steps", "small_test", "diverged"]},
+        "message": {"type": "string"}, "cause": {"type": "string"}, "setting": {"type": "string"},
+        "suggested": {"type": "object", "additionalProperties": True}}},
+})
+class HealthField(serializers.JSONField):
+    """A run's health warnings, each with its likely cause and the settings to change."""
+
+
 class RunSerializer(serializers.ModelSerializer):
     status = serializers.CharField(read_only=True, help_text=", ".join(RunStatus.values))
     owner = serializers.CharField(source="owner.username", read_only=True)
@@ -27,13 +39,18 @@ class RunSerializer(serializers.ModelSerializer):
                                   help_text="Top-1 accuracy of the finished model on its own dataset version: "
                                             "the test split, else validation.")
     duration_s = serializers.SerializerMethodField()
+    health = HealthField(read_only=True, help_text=(
+        "The health check's warnings (after every epoch while training, and on the final evaluation), most "
+        "important first: `code`, `message` (what is wrong), `cause` (the likely reason), `setting` (the "
+        "setting to change; empty when the fix lies in the data) and `suggested` (settings for a re-run: "
+        "POST /api/runs/{id}/rerun/)."))
 
     class Meta:
         model = TrainingRun
         fields = ["id", "name", "owner", "dataset", "dataset_name", "version", "version_number", "arch", "network",
                   "network_name", "config", "notes", "status", "progress", "cancel_requested", "attempts", "worker",
                   "device", "heartbeat_at", "created_at", "started_at", "finished_at", "train_seconds",
-                  "best_epoch", "warnings", "error", "top1", "duration_s"]
+                  "best_epoch", "warnings", "health", "error", "top1", "duration_s"]
         read_only_fields = fields
 
     def get_duration_s(self, run) -> float | None:

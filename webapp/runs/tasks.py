@@ -1,14 +1,17 @@
 """Celery tasks of training runs: thin adapters over webapp.runs.worker, and the worker-start hooks."""
 
 import socket
+import time
 
 from celery import shared_task
 from celery.exceptions import Reject
 from celery.signals import worker_init, worker_ready
 
 from webapp.celery import GPU_QUEUE
-from webapp.runs.services import reaper
+from webapp.core import reaping
+from webapp.runs.services import conf
 
+GPU_REQUEUE_PAUSE_S = 5.0
 
 @worker_init.connect
 def load_the_engine(**kwargs):
@@ -23,18 +26,22 @@ def load_the_engine(**kwargs):
 
 @worker_ready.connect
 def reap_at_worker_start(sender=None, **kwargs):
-    """Look for runs orphaned by a dead worker as soon as a worker starts, then periodically."""
-    reaper.start_reaper()
+    """Look for jobs of every kind orphaned by a dead worker (or never sent) as soon as a worker starts, then
+    every LUX_RUN_REAPER_INTERVAL_S."""
+    reaping.start_reaper(conf.reaper_interval_s())
 
 
 @shared_task(name="runs.train", bind=True, queue=GPU_QUEUE)
 def train_run(self, run_id: int) -> str:
-    """Train run `run_id` (claimed atomically: a run already taken or cancelled is left alone)."""
-    from webapp.runs.worker import execute_run, worker_is_stopping
+    """Train run `run_id` (claimed atomically: a run already taken, cancelled or sent again is left alone)."""
+    from webapp.runs.worker import execute_run, missing_gpus, worker_is_stopping
 
     if worker_is_stopping():  # a run this worker just checkpointed and requeued: leave it to the next worker
         raise Reject("this worker is shutting down", requeue=True)
-    return execute_run(run_id, worker=self.request.hostname or socket.gethostname())
+    if reason := missing_gpus(run_id):  # it waits in the queue for a worker that has them (launch checked one does)
+        time.sleep(GPU_REQUEUE_PAUSE_S)  # so a small worker alone on the queue does not spin on it
+        raise Reject(reason, requeue=True)
+    return execute_run(run_id, worker=self.request.hostname or socket.gethostname(), token=self.request.id)
 
 
 @shared_task(name="runs.evaluate", bind=True, queue=GPU_QUEUE)
@@ -42,10 +49,12 @@ def evaluate_run(self, evaluation_id: int) -> str:
     """Measure a finished run's model on the evaluation's dataset version and split."""
     from webapp.runs.worker import execute_evaluation
 
-    return execute_evaluation(evaluation_id, worker=self.request.hostname or socket.gethostname())
+    return execute_evaluation(evaluation_id, worker=self.request.hostname or socket.gethostname(),
+                              token=self.request.id)
 
 
 @shared_task(name="runs.reap")
 def reap_stale_runs() -> dict:
-    """Requeue runs whose worker died (for deployments that schedule it with celery beat as well)."""
-    return reaper.reap_stale_runs()
+    """Requeue jobs of every kind whose worker died, resend unsent ones (for deployments that schedule it
+    with celery beat as well)."""
+    return reaping.reap_all()

@@ -8,6 +8,7 @@ calls and engine results into rows.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import shutil
@@ -21,9 +22,10 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from webapp.core import reaping
 from webapp.core.files import file_sha256
 from webapp.runs.models import Evaluation, ModelArtifact, TrainingRun
-from webapp.runs.services import conf, datasets, lifecycle
+from webapp.runs.services import conf, datasets, health, lifecycle, recipes
 from webapp.runs.services.control import enqueue_run
 from webapp.runs.services.evaluations import label_map, store_evaluation, weights_artifact
 
@@ -54,6 +56,18 @@ def describe_device(choice: str) -> str:
     return f"cpu ({torch.get_num_threads()} threads)"
 
 
+def missing_gpus(run_id: int) -> str | None:
+    """Return why this worker cannot take the run (it asks for more GPUs than this machine shows), or None."""
+    import torch
+
+    config = TrainingRun.objects.filter(pk=run_id).values_list("config", flat=True).first() or {}
+    gpus = int(config.get(recipes.GPUS_KEY, 1))
+    if gpus <= 1 or conf.device_choice(config.get("device", "auto")) == "cpu":
+        return None
+    have = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return None if have >= gpus else f"run {run_id} asks for {gpus} GPUs and this worker has {have}"
+
+
 # ---- the callback that links the engine to the row --------------------------------------------------
 
 class RunMonitor:
@@ -66,6 +80,7 @@ class RunMonitor:
         self.cancel, self.lost, self._closing = threading.Event(), threading.Event(), threading.Event()
         self.shutdown = threading.Event()  # the worker is being stopped: checkpoint, then requeue
         self._last_write, self._last_epochs, self._epochs = 0.0, 0.0, []
+        self.health_inputs: dict | None = None  # run_warnings()'s data sizes, once the images are prepared
         self._thread = threading.Thread(target=self._watch, name=f"run-{lease.run_id}-heartbeat", daemon=True)
         monitor = self
 
@@ -116,6 +131,19 @@ class RunMonitor:
             self._epochs = []
         except Exception:
             log.warning("run %s: epoch write failed", self.lease.run_id, exc_info=True)
+            return
+        self.check_health()
+
+    def check_health(self) -> None:
+        """Write the live health check of the epochs stored so far (a failure costs one check, never the run)."""
+        if self.health_inputs is None:
+            return
+        try:
+            run = TrainingRun.objects.get(pk=self.lease.run_id)
+            warnings = health.run_warnings(run, finished=False, **self.health_inputs)
+            self.lease.rows().update(health=warnings)
+        except Exception:
+            log.warning("run %s: health check failed", self.lease.run_id, exc_info=True)
 
     def _watch(self) -> None:
         """Beat and read the cancel flag from a thread, so both go on while the engine decodes or computes."""
@@ -140,12 +168,16 @@ class RunMonitor:
 
 # ---- the run ----------------------------------------------------------------------------------------
 
-def execute_run(run_id: int, *, worker: str) -> str:
-    """Claim the run, train it, store the results; return what happened (for the task's result)."""
+def execute_run(run_id: int, *, worker: str, token: str | None = None) -> str:
+    """Claim the run, train it, store the results; return what happened (for the task's result).
+
+    `token` is the task id of the message: one the run no longer names (a redelivery of an old message)
+    claims nothing.
+    """
     run = TrainingRun.objects.filter(pk=run_id).select_related("version").first()
     if run is None:
         return "missing"
-    lease = lifecycle.claim(run_id, worker=worker, device="")
+    lease = lifecycle.claim(run_id, worker=worker, device="", token=token)
     if lease is None:
         log.info("run %s is not claimable (another worker has it, or it was cancelled)", run_id)
         return "not claimed"
@@ -156,6 +188,7 @@ def execute_run(run_id: int, *, worker: str) -> str:
             log.exception("run %s failed", run_id)
             if not monitor.lost.is_set():
                 lifecycle.fail(lease, exc)
+                _diverged_health(run, monitor, exc)
             return "failed"
 
 
@@ -181,14 +214,16 @@ def _stop_on_sigterm(monitor: RunMonitor):
 
 
 def _train(run: TrainingRun, lease: lifecycle.Lease, monitor: RunMonitor) -> str:
-    from training import Progress, TrainConfig, build_cache, cache_size_for, fit
+    from training import Progress, TrainConfig, build_cache, cache_size_for
 
     timings, started = {}, time.monotonic()
     if lease.attempt == 1:
         # A first start owns an empty folder: SQLite may reuse the id of a deleted run, and its files with it.
         shutil.rmtree(conf.run_dir(run), ignore_errors=True)
-    config = TrainConfig.from_dict({**run.config, "device": conf.device_choice(run.config.get("device", "auto"))})
-    lease.rows().update(device=describe_device(config.device)[:100])
+    config = TrainConfig.from_dict({**recipes.train_settings(run.config),
+                                    "device": conf.device_choice(run.config.get("device", "auto"))})
+    gpus = int(run.config.get(recipes.GPUS_KEY, 1))
+    lease.rows().update(device=_devices_in_words(config.device, gpus)[:100])
     source, image_ids = datasets.version_source(run.version)
     data = build_cache(source, cache_size=cache_size_for(config), cache_dir=conf.cache_dir(),
                        workers=CACHE_WORKERS,
@@ -196,6 +231,8 @@ def _train(run: TrainingRun, lease: lifecycle.Lease, monitor: RunMonitor) -> str
                            Progress(phase="cache", done=done, total=total).to_dict()))
     timings["cache_s"] = round(time.monotonic() - started, 3)
     warnings = _cache_warnings(data, source)
+    monitor.health_inputs = {"num_classes": len(data.class_names), "train_images": len(data.split("train")),
+                             "val_images": len(data.split("val"))}
     if monitor.should_stop():
         return _stopped(run, lease, monitor, warnings=warnings, timings=timings)
 
@@ -204,11 +241,12 @@ def _train(run: TrainingRun, lease: lifecycle.Lease, monitor: RunMonitor) -> str
     if resume:
         timings["resumed_from"] = _checkpoint_position(run)
     lease.rows().update(timings=timings)
-    result = fit(config, data, out_dir=conf.run_dir(run), callbacks=[monitor.callback], resume=resume,
-                 class_names=data.class_names)
+    result = _fitter(gpus)(config, data, out_dir=conf.run_dir(run), callbacks=[monitor.callback], resume=resume,
+                           class_names=data.class_names)
     timings["fit_s"] = round(time.monotonic() - start, 3)
     history = [h.to_dict() for h in result.history]
     lifecycle.record_epochs(run.pk, history)  # any epoch whose write was missed (a crash between the two)
+    monitor.check_health()  # the epochs of the last second too, for a run that stops here
     summary = {"warnings": warnings + list(result.warnings), "best_epoch": result.best_epoch,
                "train_seconds": round(sum(h["seconds"] for h in history), 3)}
     if result.stopped:
@@ -224,12 +262,45 @@ def _train(run: TrainingRun, lease: lifecycle.Lease, monitor: RunMonitor) -> str
         if monitor.lost.is_set():
             return "lost"
         _store_results(run, evaluations, image_ids, weights, data.class_names)
+        final = evaluations.get("test") or evaluations.get("val")
+        checked = health.run_warnings(run, evaluation=final, class_names=data.class_names, **monitor.health_inputs)
         done = lifecycle.finish(lease, "succeed", timings=timings, progress=_done_progress(history, config, result),
-                                warnings=_merged_warnings(run, summary.pop("warnings")), **summary)
+                                warnings=_merged_warnings(run, summary.pop("warnings")), health=checked, **summary)
         if not done:
             transaction.set_rollback(True)  # the lease was lost at the last moment: leave no trace
             return "lost"
     return "succeeded"
+
+
+def _diverged_health(run, monitor: RunMonitor, exc: Exception) -> None:
+    """Keep the health of a run whose loss diverged: its curves' warnings and the learning rate to lower."""
+    from training.loop import TrainingDiverged
+
+    if not isinstance(exc, TrainingDiverged):
+        return
+    try:
+        warnings = health.run_warnings(run, finished=False, **monitor.health_inputs) if monitor.health_inputs else []
+        warnings = [health.diverged_warning(run, str(exc)), *(w for w in warnings if w["setting"] != "lr")]
+        TrainingRun.objects.filter(pk=run.pk, attempts=monitor.lease.attempt).update(health=warnings)
+    except Exception:
+        log.warning("run %s: health check failed", run.pk, exc_info=True)
+
+
+def _fitter(gpus: int):
+    """Return fit() for one device, or fit_ranks() with one torchrun rank per device for several."""
+    from training import fit
+    from training.launch import fit_ranks
+
+    return fit if gpus <= 1 else functools.partial(fit_ranks, nproc=gpus)
+
+
+def _devices_in_words(choice: str, gpus: int) -> str:
+    """Return what the run trains on: describe_device(), or "2 × cuda:0 (NVIDIA H200)"-like for several ranks."""
+    device = describe_device(choice)
+    if gpus <= 1:
+        return device
+    return f"{gpus} ranks on {device.split(' (')[0]} (one process each)" if device.startswith("cpu") \
+        else f"{gpus} × {device.split(':')[0]} ({device.split(' (', 1)[-1]}"
 
 
 def _checkpoint_position(run) -> dict:
@@ -250,7 +321,7 @@ def _stopped(run, lease, monitor, *, warnings, timings, **fields) -> str:
         note = f"Attempt {lease.attempt} stopped because its worker shut down; resumed from the last checkpoint."
         if lifecycle.transition(run.pk, "interrupt", only_if={"attempts": lease.attempt}, timings=timings,
                                 warnings=[*warnings, note], **fields):
-            enqueue_run(run)
+            enqueue_run(run, quiet=True)  # a broker that is down: the reaper sends it once it is back
         return "interrupted"
     lifecycle.finish(lease, "stop_cancelled", warnings=warnings, timings=timings, **fields)
     return "cancelled"
@@ -325,19 +396,31 @@ def _store_artifact(run, kind: str, path: Path, *, with_hash: bool = True) -> No
 
 # ---- an evaluation ----------------------------------------------------------------------------------
 
-def execute_evaluation(evaluation_id: int, *, worker: str = "") -> str:
-    """Claim the evaluation, measure its model on its split and store the results; return what happened."""
-    if not lifecycle.evaluation_transition(evaluation_id, "claim", worker=worker[:255], started_at=timezone.now(),
-                                           attempts=F("attempts") + 1):
+def execute_evaluation(evaluation_id: int, *, worker: str = "", token: str | None = None) -> str:
+    """Claim the evaluation, measure its model on its split and store the results; return what happened.
+
+    It beats while it measures; a message the evaluation no longer names (`token`) claims nothing.
+    """
+    from webapp.runs.services.reaper import EVALUATIONS
+
+    now = timezone.now()
+    only_if = {"task_id__in": (token, "")} if token else None
+    if not lifecycle.evaluation_transition(evaluation_id, "claim", only_if=only_if, worker=worker[:255],
+                                           started_at=now, heartbeat_at=now, attempts=F("attempts") + 1):
         return "not claimed"
     evaluation = Evaluation.objects.select_related("run", "version").get(pk=evaluation_id)
+    lease = {"attempts": evaluation.attempts}
     try:
-        metrics, image_ids = _measure(evaluation)
+        with reaping.Heartbeat.of(EVALUATIONS, evaluation_id, evaluation.attempts) as heartbeat:
+            metrics, image_ids = _measure(evaluation)
         with transaction.atomic():
+            if heartbeat.lost.is_set() or not EVALUATIONS.leased(evaluation_id, evaluation.attempts).exists():
+                return "lost"  # the reaper gave it to another worker meanwhile
             store_evaluation(evaluation, metrics, image_ids)
     except Exception as exc:
         log.exception("evaluation %s failed", evaluation_id)
-        lifecycle.evaluation_transition(evaluation_id, "fail", error=lifecycle.error_fields(exc)["error"])
+        lifecycle.evaluation_transition(evaluation_id, "fail", only_if=lease,
+                                        error=lifecycle.error_fields(exc)["error"])
         return "failed"
     return "succeeded"
 

@@ -1,5 +1,6 @@
 // Quick test: images dropped or picked go to the worker at once; the answer is drawn as probability bars
 // beside each image as the model saw it. Without JavaScript the form posts and the page shows the same.
+// When the worker takes longer than the server waits, the answer is 202 with a status URL: poll it.
 (function () {
   "use strict";
   const form = document.getElementById("quick-form");
@@ -9,6 +10,8 @@
   const status = document.getElementById("quick-status");
   const out = document.getElementById("quick-answer");
   const maxFiles = parseInt(form.dataset.maxFiles, 10) || 10;
+  const POLL_MS = 250;
+  const GIVE_UP_MS = 120000;
 
   function el(tag, attrs, text) {
     const node = document.createElement(tag);
@@ -65,8 +68,10 @@
     status.textContent = "Classifying " + list.length + " image" + (list.length > 1 ? "s" : "") + "…" +
       (files.length > maxFiles ? " (only the first " + maxFiles + ")" : "");
     form.classList.add("busy");
+    const started = Date.now();
     Lux.fetch(form.action, { method: "POST", body: data, headers: { Accept: "application/json" } })
-      .then((r) => r.json().catch(() => ({ error: "The server answered " + r.status + "." })))
+      .then(read)
+      .then((answer) => (answer.status === "pending" ? wait(answer.status_url, started) : answer))
       .then((answer) => {
         if (answer.error) { status.className = "field-error"; status.textContent = answer.error; return; }
         status.textContent = "";
@@ -74,6 +79,23 @@
       })
       .catch(() => { status.className = "field-error"; status.textContent = "The request failed: is the server running?"; })
       .finally(() => { form.classList.remove("busy"); input.value = ""; });
+  }
+
+  function read(r) { return r.json().catch(() => ({ error: "The server answered " + r.status + "." })); }
+
+  // Ask the status URL until the answer (or an error) comes, or give up after GIVE_UP_MS.
+  function wait(url, started) {
+    status.textContent = "The worker is busy; waiting for its answer…";
+    return new Promise((resolve, reject) => {
+      function tick() {
+        Lux.fetch(url, { headers: { Accept: "application/json" } }).then(read).then((answer) => {
+          if (answer.status !== "pending") { resolve(answer); return; }
+          if (Date.now() - started > GIVE_UP_MS) { resolve({ error: "No answer after 2 minutes: try again later." }); return; }
+          setTimeout(tick, POLL_MS);
+        }).catch(reject);
+      }
+      setTimeout(tick, POLL_MS);
+    });
   }
 
   input.addEventListener("change", () => send(input.files));

@@ -46,4 +46,40 @@
   arch.addEventListener("change", apply);
   if (pretrained) pretrained.addEventListener("change", apply);
   apply();
+
+  // The recipe the current choices get ("240 training images → 60 epochs of 4 steps, batch 64"), from the server.
+  const recipe = document.getElementById("recipe-line");
+  const RECIPE_FIELDS = ["dataset", "version", "arch", "pretrained", "start_from", "image_size", "epochs",
+    "batch_size", "lr"];
+  let timer = null;
+  let asked = 0;
+  function askRecipe() {
+    const query = new URLSearchParams();
+    RECIPE_FIELDS.forEach(function (name) {
+      const el = form.elements[name];
+      if (!el) return;
+      if (el.type === "checkbox") { if (el.checked) query.set(name, "on"); } else if (el.value) query.set(name, el.value);
+    });
+    if (!query.get("dataset") && !query.get("version")) { recipe.hidden = true; return; }
+    const mine = ++asked;
+    fetch(recipe.dataset.url + "?" + query.toString(), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (answer) {
+        if (mine !== asked || !answer) return;  // a later choice's answer wins
+        recipe.textContent = answer.recipe;
+        recipe.hidden = !answer.recipe;
+      })
+      .catch(function () { /* the line stays as it was; Train still validates everything */ });
+  }
+  if (recipe) {
+    RECIPE_FIELDS.forEach(function (name) {
+      const el = form.elements[name];
+      if (!el) return;
+      el.addEventListener(el.tagName === "SELECT" || el.type === "checkbox" ? "change" : "input", function () {
+        clearTimeout(timer);
+        timer = setTimeout(askRecipe, 250);
+      });
+    });
+    askRecipe();
+  }
 })();

@@ -5,7 +5,6 @@
   const initial = document.getElementById("run-status-data");
   if (!page || !initial) return;
   const $ = function (id) { return document.getElementById(id); };
-  const STANDARD_TIMINGS = ["waited_s", "elapsed_s", "heartbeat_age_s", "train_seconds"];
 
   function text(id, value) { const el = $(id); if (el) el.textContent = value; }
   function show(id, visible) { const el = $(id); if (el) el.hidden = !visible; }
@@ -17,7 +16,6 @@
     if (s < 3600) return Math.floor(s / 60) + " min " + (s % 60) + " s";
     return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min";
   }
-  function when(iso) { return iso ? new Date(iso).toLocaleString() : "—"; }
   function lr(v) {
     if (v === null || v === undefined) return "—";
     return v >= 0.001 ? String(Number(Number(v).toPrecision(3))) : Number(v).toExponential(2);
@@ -117,6 +115,34 @@
     show("weights-link", Boolean(data.weights_url));
   }
 
+  function drawHealth(data) {
+    const list = $("health-list");
+    if (!list) return;
+    list.textContent = "";
+    (data.health || []).forEach(function (w) {
+      const li = document.createElement("li");
+      li.className = "health-warning";
+      li.dataset.code = w.code;
+      const message = document.createElement("strong");
+      message.className = "health-message";
+      message.textContent = w.message;
+      const cause = document.createElement("span");
+      cause.className = "health-cause";
+      cause.textContent = " " + w.cause;
+      li.appendChild(message);
+      li.appendChild(cause);
+      if (w.change) {
+        const change = document.createElement("span");
+        change.className = "health-change";
+        change.textContent = " " + w.change + ".";
+        li.appendChild(change);
+      }
+      list.appendChild(li);
+    });
+    show("health-card", (data.health || []).length > 0);
+    show("rerun-suggested-form", Boolean(data.can_rerun_suggested));
+  }
+
   function render(data) {
     const pill = $("run-status");
     pill.className = "status " + data.status;
@@ -128,6 +154,8 @@
     show("cancel-form", data.can_cancel);
     show("resume-form", data.can_resume);
     show("evaluate-link", Boolean(data.evaluate_url));
+    show("model-card-link", Boolean(data.model_card_url));
+    drawHealth(data);
     text("error-text", data.error || "");
     show("error-card", Boolean(data.error));
     text("traceback-text", data.traceback || "");
@@ -139,14 +167,13 @@
     const t = data.timings || {};
     text("run-device", data.device || "—");
     text("run-worker", data.worker || "—");
-    text("run-started", when(t.started_at));
-    text("run-finished", when(t.finished_at));
+    const shown = data.shown_times || {};  // drawn by the server: the page's one format and time zone
+    text("run-started", shown.started_at || "—");
+    text("run-finished", shown.finished_at || "—");
     text("run-waited", duration(t.waited_s));
     text("run-train-time", duration(t.train_seconds !== null && t.train_seconds !== undefined ? t.train_seconds : t.elapsed_s));
     text("run-best-epoch", data.best_epoch || "—");
-    const parts = Object.keys(t).filter(function (k) { return /_s$/.test(k) && STANDARD_TIMINGS.indexOf(k) < 0 && typeof t[k] === "number"; })
-      .map(function (k) { return k.replace(/_s$/, "").replace(/_/g, " ") + " " + duration(t[k]); });
-    text("run-timings", parts.length ? parts.join(" · ") : "—");
+    text("run-timings", data.timings_text || "—");  // worded by the server: the latest attempt's phases
   }
 
   const first = JSON.parse(initial.textContent);

@@ -54,19 +54,19 @@ def signed_in(owner, settings, tmp_path) -> dict:
     from rest_framework.authtoken.models import Token
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
-    settings.LUX_QUICK_TEST_TIMEOUT_S = 0.1  # no worker runs here: a quick test answers 503 at once
+    settings.LUX_QUICK_WAIT_SECONDS = 0.1  # no worker runs here: a quick test answers 503 at once
     _own_one_of_everything(owner)
     return {"Authorization": f"Token {Token.objects.create(user=owner).key}"}
 
 
 def _own_one_of_everything(owner) -> None:
-    from tests.webapp.classify.factories import TINY_SPEC, colour_image, colour_version, png, saved_run
+    from tests.factories import FEW, TINY_SPEC, colour_image, make_version, png, saved_run
     from webapp.classify.services.explain import create_explanation
     from webapp.classify.services.jobs import create_upload_job
     from webapp.runs.models import CustomNetwork
     from webapp.runs.services.evaluations import evaluate_on_version
 
-    version = colour_version(owner)
+    version = make_version(owner, name="Colours", per_split=FEW)
     dataset, run = version.dataset, saved_run(owner, version)
     network = CustomNetwork.objects.create(owner=owner, name="tiny", spec=TINY_SPEC, image_size=16)
     explanation = create_explanation(owner, f"run:{run.pk}", data=png(colour_image("red")), name="red.png",
@@ -91,7 +91,7 @@ def _finish_explanation(explanation) -> None:
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
 
-    from tests.webapp.classify.factories import colour_image, png
+    from tests.factories import colour_image, png
     from webapp.classify.models import ExplanationStatus
 
     picture = ContentFile(png(colour_image("red")))

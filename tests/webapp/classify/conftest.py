@@ -1,17 +1,6 @@
-"""Fixtures for classification tests: private media, a labelled colour version, a saved tiny run."""
-
-from pathlib import Path
+"""Fixtures for classification tests: eager tasks, a labelled colour version, a saved tiny run."""
 
 import pytest
-
-
-@pytest.fixture
-def media(settings, tmp_path) -> Path:
-    """Point storage at an empty folder of this test's own (tests without a worker only)."""
-    root = tmp_path / "media"
-    root.mkdir()
-    settings.MEDIA_ROOT = str(root)
-    return root
 
 
 @pytest.fixture
@@ -27,13 +16,13 @@ def eager():
 
 @pytest.fixture
 def version(owner, media):
-    from tests.webapp.classify.factories import colour_version
+    from tests.factories import FEW, make_version
 
-    return colour_version(owner)
+    return make_version(owner, name="Colours", per_split=FEW)
 
 
 @pytest.fixture
 def run(owner, version):
-    from tests.webapp.classify.factories import saved_run
+    from tests.factories import saved_run
 
     return saved_run(owner, version)

@@ -6,7 +6,7 @@ import io
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests import hostile_files as h
-from tests.webapp.classify.factories import colour_image, png
+from tests.factories import colour_image, png
 from webapp.classify.worker.jobs import execute_job
 
 

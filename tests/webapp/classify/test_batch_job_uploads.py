@@ -2,7 +2,7 @@
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tests.webapp.classify.factories import colour_image, png
+from tests.factories import colour_image, png
 from webapp.classify.worker.jobs import execute_job
 
 JSON = {"HTTP_ACCEPT": "application/json"}

@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from tests.webapp.classify.factories import saved_run
+from tests.factories import saved_run
 from webapp.classify.services.jobs import create_version_job
 from webapp.classify.worker.jobs import execute_job
 

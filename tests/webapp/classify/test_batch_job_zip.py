@@ -13,7 +13,7 @@ from classifier.factory import load_model
 from classifier.predict import predict_topk
 from classifier.presets import preset_from_dict
 from tests import hostile_files as h
-from tests.webapp.classify.factories import colour_image, colour_version, jpeg, png, saved_run, wait_for
+from tests.factories import FEW, colour_image, jpeg, make_version, png, saved_run, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.smoke]
 
@@ -39,7 +39,7 @@ HOSTILE = {
 def test_a_zip_of_good_and_hostile_files_completes_with_per_file_errors(owner_client, owner, worker):
     from webapp.classify.models import ClassificationJob, JobStatus
 
-    run = saved_run(owner, colour_version(owner))
+    run = saved_run(owner, make_version(owner, name="Colours", per_split=FEW))
     archive = h.zip_of({**GOOD, **HOSTILE, "__MACOSX/._r1.png": b"junk", "reds/": b""})
     response = owner_client.post("/classify/jobs/new/", {
         "model": f"run:{run.pk}", "source": "archive", "top_k": 2, "low_confidence": 50,

@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from tests.webapp.classify.factories import colour_image, png, saved_run
+from tests.factories import colour_image, png, saved_run
 from webapp.classify.models import Explanation, ExplanationStatus
 from webapp.classify.worker.explain import run_explanation
 
@@ -92,9 +92,14 @@ def test_the_api_explains_and_serves_pngs(api_client, owner, outsider, run):
     response = api_client.post("/api/classify/explanations/", {
         "model": f"run:{run.pk}", "image": SimpleUploadedFile("r.png", png(colour_image("red")))},
         format="multipart")
-    assert response.status_code == 201, response.content
+    # No worker here: created, not computed within the wait, so 202 with the URL to poll.
+    assert response.status_code == 202, response.content
+    status_url = response.json()["status_url"]
+    assert response["Location"] == status_url == f"/api/classify/explanations/{response.json()['id']}/"
+    assert "No worker serves the interactive queue" in response.json()["note"]
+    assert api_client.get(status_url).json()["status"] == "queued"
     run_explanation(response.json()["id"])
-    body = api_client.get(f"/api/classify/explanations/{response.json()['id']}/").json()
+    body = api_client.get(status_url).json()
     assert body["status"] == "succeeded"
     png_url = body["pictures"]["overlay"]
     image = api_client.get(png_url)

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from classifier.presets import EvalPreset
 from classifier.weights import ModelCard, save_model
-from tests.webapp.classify.factories import TINY_SPEC, tiny_model
+from tests.factories import TINY_SPEC, tiny_model
 
 URL = "/classify/models/import/"
 MARKER = Path("/tmp") / f"lux-evil-pickle-ran-{os.getpid()}"

@@ -29,7 +29,7 @@ def test_a_replaced_weights_file_is_loaded_afresh(run, owner, media):
 
 
 def test_it_keeps_only_a_few_models(owner, version, settings):
-    from tests.webapp.classify.factories import saved_run
+    from tests.factories import saved_run
 
     settings.LUX_MODEL_CACHE_SIZE = 2
     loader.clear()

@@ -5,7 +5,7 @@ import torch
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from classifier.factory import create_model
-from tests.webapp.classify.factories import colour_image, png
+from tests.factories import colour_image, png
 from webapp.classify.services.refs import ModelRef, UnknownModelRef, choices, resolve
 
 

@@ -3,7 +3,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tests.webapp.classify.factories import colour_image, png
+from tests.factories import colour_image, png
 from webapp.classify.models import ClassificationJob, Explanation, ImportedModel, JobSource, JobStatus, Prediction
 from webapp.classify.services.exports import request_export
 from webapp.classify.worker.explain import run_explanation

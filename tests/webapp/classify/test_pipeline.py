@@ -10,7 +10,7 @@ from PIL import Image
 from classifier.predict import predict_topk
 from classifier.presets import EvalPreset
 from tests import hostile_files as h
-from tests.webapp.classify.factories import colour_image, jpeg, png, tiny_model
+from tests.factories import colour_image, jpeg, png, tiny_model
 from webapp.classify.services.decode import decode
 from webapp.classify.services.pipeline import classify_stream
 

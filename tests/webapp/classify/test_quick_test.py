@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from tests import hostile_files as h
-from tests.webapp.classify.factories import colour_image, colour_version, png, saved_run
+from tests.factories import FEW, colour_image, make_version, png, saved_run
 
 pytestmark = [pytest.mark.slow, pytest.mark.smoke]
 
@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.smoke]
 @pytest.fixture
 def worker_run(owner, worker):
     """A saved tiny run in the shared media folder the worker reads."""
-    return saved_run(owner, colour_version(owner))
+    return saved_run(owner, make_version(owner, name="Colours", per_split=FEW))
 
 
 def quick(client, run, *files):

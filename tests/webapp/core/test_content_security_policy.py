@@ -10,8 +10,18 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.webapp.classify.factories import colour_image, png, saved_run
-from tests.webapp.runs.pages_factories import confused_evaluation, make_evaluation, make_run, make_version
+from tests.factories import (
+    FEW,
+    PETS,
+    colour_image,
+    confused_evaluation,
+    images_by_class,
+    make_evaluation,
+    make_run,
+    make_version,
+    png,
+    saved_run,
+)
 from webapp.core.csp import PAGE_POLICY, REDOC_POLICY
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +98,8 @@ def world(owner, settings, tmp_path):
     from webapp.runs.models import CustomNetwork, Evaluation, EvaluationStatus
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
-    version, images = make_version(owner)
+    version = make_version(owner, classes=PETS, per_split=FEW)
+    images = images_by_class(version)
     run = make_run(owner, version, name="resnet on pets")
     evaluation = confused_evaluation(run, images)
     better = make_run(owner, version, name="better")
@@ -129,6 +140,7 @@ def route_kwargs(name: str, params: list[str], world: dict) -> dict:
         "import_pk": world["import"].pk, "image_pk": world["image"].pk, "class_pk": world["class"].pk,
         "number": world["version"].number, "true": 0, "pred": 1, "image_id": world["image"].pk, "position": 0,
         "kind": "overlay" if name == "classify_explanation_png" else "run", "key": world["saved"].pk, "fmt": "onnx",
+        "ticket": f"{world['dataset'].owner_id}-{'0' * 32}",  # a quick test already collected: its 404 page
     }
     return {param: values[param] for param in params}
 

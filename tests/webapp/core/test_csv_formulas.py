@@ -7,17 +7,12 @@ import zipfile
 import pytest
 from django.urls import reverse
 
-from tests.webapp.runs.pages_factories import (
-    confused_evaluation,
-    make_run,
-    make_version,
-    private_media_fixture,  # noqa: F401 (autouse fixture)
-)
+from tests.factories import FEW, confused_evaluation, images_by_class, make_run, make_version
 from webapp.classify.models import ClassificationJob, JobSource, JobStatus, Prediction
 from webapp.core.csvsafe import safe_cell
 from webapp.datasets.services.versions import export_version_zip
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 HOSTILE_CLASSES = ("=cmd|'calc'!A0", "+dog", "@fox")
 
 
@@ -35,7 +30,8 @@ def test_a_cell_that_would_run_as_a_formula_gets_a_leading_quote(cell, safe):
 
 @pytest.fixture
 def hostile(owner):
-    version, images = make_version(owner, name="Hostile", classes=HOSTILE_CLASSES)
+    version = make_version(owner, name="Hostile", classes=HOSTILE_CLASSES, per_split=FEW)
+    images = images_by_class(version)
     run = make_run(owner, version, name="hostile")
     return version, confused_evaluation(run, {"cat": images[HOSTILE_CLASSES[0]], "dog": images["+dog"],
                                               "fox": images["@fox"]})

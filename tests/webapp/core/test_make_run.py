@@ -54,17 +54,17 @@ def test_make_run_serves_with_workers_and_stops_cleanly(tmp_path):
         deadline = time.monotonic() + 150
         while time.monotonic() < deadline and proc.poll() is None:
             report = healthz(port)
-            if report and report["workers"]["count"] >= 2:
+            if report and report["workers"]["count"] >= 3:
                 break
             time.sleep(1)
         log.seek(0)
         output = log.read()
         assert report and report["ok"], output
-        assert report["workers"]["queues"] == ["default", "gpu"], output
+        assert report["workers"]["queues"] == ["default", "gpu", "interactive"], output
         # The embedded default: SQLite and the filesystem broker in the data folder (/healthz tells staff only).
         assert (tmp_path / "lux.sqlite3").is_file() and (tmp_path / "broker" / "queue").is_dir()
         pids = {name: int(pid) for name, pid in re.findall(r"started (\S+) \(pid (\d+)\)", output)}
-        assert set(pids) == {"web", "worker-gpu", "worker-default"}
+        assert set(pids) == {"web", "worker-gpu", "worker-interactive", "worker-default"}
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
         proc.wait(timeout=60)
@@ -116,11 +116,11 @@ def test_it_restarts_a_worker_that_dies_while_the_web_server_keeps_answering(tmp
         report = None
         while time.monotonic() < deadline and proc.poll() is None:
             report = healthz(port)
-            if report and report["workers"]["count"] >= 2:
+            if report and report["workers"]["count"] >= 3:
                 break
             time.sleep(1)
-        assert report and report["workers"]["count"] >= 2, output()
-        killed = child_running(proc.pid, "gpu@%h")
+        assert report and report["workers"]["count"] >= 3, output()
+        killed = child_running(proc.pid, "train@%h")
         assert killed, output()
         os.kill(killed, signal.SIGKILL)
 
@@ -128,7 +128,7 @@ def test_it_restarts_a_worker_that_dies_while_the_web_server_keeps_answering(tmp
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
             answers.append(healthz(port))
-            restarted = child_running(proc.pid, "gpu@%h")
+            restarted = child_running(proc.pid, "train@%h")
             if restarted and restarted != killed:
                 break
             time.sleep(0.2)
@@ -138,7 +138,7 @@ def test_it_restarts_a_worker_that_dies_while_the_web_server_keeps_answering(tmp
         assert answers and all(answer and answer["ok"] for answer in answers), output()
         # The new worker joins: its "ready" line is the second one on the gpu queue's name.
         deadline = time.monotonic() + 90
-        while len(re.findall(r"gpu@\S+ ready", output())) < 2:
+        while len(re.findall(r"train@\S+ ready", output())) < 2:
             assert time.monotonic() < deadline and proc.poll() is None, output()
             time.sleep(0.5)
         assert proc.poll() is None, output()

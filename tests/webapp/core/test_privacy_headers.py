@@ -2,12 +2,9 @@
 
 import pytest
 
-from tests.webapp.runs.pages_factories import (
-    make_version,
-    private_media_fixture,  # noqa: F401 (autouse fixture)
-)
+from tests.factories import FEW, PETS, images_by_class, make_version
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 
 def denies_features(response) -> bool:
@@ -40,7 +37,8 @@ def test_api_answers_are_private_and_not_stored(owner_client, api_client):
 
 
 def test_a_signed_in_users_image_keeps_its_own_private_caching(owner_client, owner):
-    version, images = make_version(owner)
+    version = make_version(owner, classes=PETS, per_split=FEW)
+    images = images_by_class(version)
     image = images["cat"][0]
     response = owner_client.get(f"/datasets/{version.dataset_id}/images/{image.pk}/file/")
     assert response.status_code == 200

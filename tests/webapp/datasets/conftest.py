@@ -1,4 +1,4 @@
-"""Fixtures for dataset tests: a private media folder, a dataset with two classes, upload helpers."""
+"""Fixtures for dataset tests: a dataset with two classes, upload helpers."""
 
 from pathlib import Path
 
@@ -6,15 +6,6 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests import hostile_files as h
-
-
-@pytest.fixture
-def media(settings, tmp_path) -> Path:
-    """Point storage at an empty folder of this test's own; return it."""
-    root = tmp_path / "media"
-    root.mkdir()
-    settings.MEDIA_ROOT = str(root)
-    return root
 
 
 @pytest.fixture

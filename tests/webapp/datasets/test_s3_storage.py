@@ -262,7 +262,7 @@ def test_imported_weights_stay_on_local_disk_where_workers_load_them(bucket, own
 
     from classifier.presets import EvalPreset
     from classifier.weights import ModelCard, save_model
-    from tests.webapp.classify.factories import TINY_SPEC, tiny_model
+    from tests.factories import TINY_SPEC, tiny_model
     from webapp.classify.models import ImportedModel
     from webapp.classify.services.loader import weights_file
     from webapp.classify.services.refs import resolve

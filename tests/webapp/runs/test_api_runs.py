@@ -4,12 +4,11 @@ import pytest
 import torch
 
 from classifier.metrics import classification_metrics
-from tests.webapp.runs.factories import TINY_SPEC, tiny_network
-from tests.webapp.runs.runs_factories import make_run, private_media, small_version  # noqa: F401
+from tests.factories import SMALL, TINY_SPEC, make_run, make_version, tiny_network
 from webapp.runs.models import EpochMetric, Evaluation, RunStatus
 from webapp.runs.services.evaluations import store_evaluation
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_media")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 
 @pytest.fixture
@@ -29,7 +28,7 @@ def outsider_api(api_client, outsider):
 
 def finished_run(owner):
     """Return a succeeded run with two epochs and a test evaluation: image i of class c predicted (c + i) % 3."""
-    run = make_run(owner, status=RunStatus.SUCCEEDED)
+    run = make_run(owner, status=RunStatus.SUCCEEDED, curves=0)
     for epoch in (1, 2):
         EpochMetric.objects.create(run=run, epoch=epoch, train_loss=1 / epoch, train_accuracy=0.5, val_loss=1.0,
                                    val_accuracy=0.5, lr=0.1, images_per_s=100, seconds=1)
@@ -47,7 +46,7 @@ def finished_run(owner):
 
 
 def test_launching_gives_the_forms_errors_beside_each_field(api, owner):
-    version = small_version(owner)
+    version = make_version(owner, per_split=SMALL)
     dataset = version.dataset.pk
     bad_size = api.post("/api/runs/", {"dataset": dataset, "arch": "vit_b_16", "image_size": 40}, format="json")
     assert bad_size.status_code == 400 and list(bad_size.json()) == ["image_size"]
@@ -59,7 +58,7 @@ def test_launching_gives_the_forms_errors_beside_each_field(api, owner):
 
 
 def test_launching_creates_a_queued_run(api, owner, django_capture_on_commit_callbacks):
-    version = small_version(owner)
+    version = make_version(owner, per_split=SMALL)
     with django_capture_on_commit_callbacks() as sent:
         response = api.post("/api/runs/", {"dataset": version.dataset.pk, "arch": "custom", "epochs": 3},
                             format="json")
@@ -70,8 +69,8 @@ def test_launching_creates_a_queued_run(api, owner, django_capture_on_commit_cal
 
 
 def test_runs_are_listed_with_filters(api, owner):
-    version = small_version(owner)
-    queued = make_run(owner, version)
+    version = make_version(owner, per_split=SMALL)
+    queued = make_run(owner, version, status=RunStatus.QUEUED)
     done, _ = finished_run(owner)
     ids = lambda response: [row["id"] for row in response.json()["results"]]  # noqa: E731
     assert set(ids(api.get("/api/runs/"))) == {queued.pk, done.pk}
@@ -97,7 +96,7 @@ def test_cancel_and_resume_answer_409_when_the_state_does_not_allow(api, owner):
     run, _ = finished_run(owner)
     assert api.post(f"/api/runs/{run.pk}/cancel/").status_code == 409
     assert "only a cancelled, failed or interrupted" in api.post(f"/api/runs/{run.pk}/resume/").json()["detail"]
-    queued = make_run(owner, run.version)
+    queued = make_run(owner, run.version, status=RunStatus.QUEUED)
     response = api.post(f"/api/runs/{queued.pk}/cancel/")
     assert response.status_code == 200 and response.json()["status"] == "cancelled"
 
@@ -119,7 +118,7 @@ def test_an_evaluation_has_its_matrix_per_class_metrics_and_filterable_predictio
 
 
 def test_evaluating_another_version_needs_a_finished_model(api, owner):
-    queued = make_run(owner)
+    queued = make_run(owner, status=RunStatus.QUEUED)
     response = api.post(f"/api/runs/{queued.pk}/evaluate/", {"version": queued.version_id, "split": "test"},
                         format="json")
     assert response.status_code == 400 and "finished" in response.json()["non_field_errors"][0]

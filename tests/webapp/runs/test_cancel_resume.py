@@ -4,8 +4,7 @@ import time
 
 import pytest
 
-from tests.webapp.runs.factories import finished, squares_dataset, tiny_network, wait_for
-from tests.webapp.runs.runs_factories import private_media  # noqa: F401
+from tests.factories import make_dataset, tiny_network, wait_for, wait_until_finished
 from webapp.runs.forms import LaunchForm
 from webapp.runs.models import EpochMetric, RunStatus, TrainingRun
 from webapp.runs.services.conf import has_checkpoint
@@ -21,7 +20,7 @@ def epochs_of(run):
 
 def test_cancel_stops_a_running_run_and_resume_continues_it(worker, owner):
     network = tiny_network(owner)
-    form = LaunchForm(data={"dataset": squares_dataset(owner).pk, "arch": f"net:{network.pk}", "epochs": EPOCHS,
+    form = LaunchForm(data={"dataset": make_dataset(owner).pk, "arch": f"net:{network.pk}", "epochs": EPOCHS,
                             "batch_size": 4}, user=owner)
     assert form.is_valid(), form.errors
     run = form.launch()
@@ -29,7 +28,7 @@ def test_cancel_stops_a_running_run_and_resume_continues_it(worker, owner):
 
     asked = time.monotonic()
     cancel_run(run)
-    run = finished(run.pk, timeout=30, log=worker.log)
+    run = wait_until_finished(run.pk, timeout=30, log=worker.log)
     assert run.status == RunStatus.CANCELLED and time.monotonic() - asked < 10
     assert has_checkpoint(run) and run.finished_at is not None
     done_before = epochs_of(run)
@@ -45,15 +44,15 @@ def test_cancel_stops_a_running_run_and_resume_continues_it(worker, owner):
     assert run.attempts == 2 and run.status == RunStatus.RUNNING
     assert run.timings["resumed_from"]["epoch"] >= done_before[-1]
     cancel_run(run)
-    run = finished(run.pk, timeout=30, log=worker.log)
+    run = wait_until_finished(run.pk, timeout=30, log=worker.log)
     assert run.status == RunStatus.CANCELLED
     recorded = epochs_of(run)
     assert recorded == list(range(1, len(recorded) + 1))  # every epoch once, none twice, none skipped
 
 
-@pytest.mark.usefixtures("private_media")
+@pytest.mark.usefixtures("media")
 def test_a_queued_run_is_cancelled_at_once(owner, transactional_db, django_capture_on_commit_callbacks):
-    form = LaunchForm(data={"dataset": squares_dataset(owner).pk, "arch": "custom"}, user=owner)
+    form = LaunchForm(data={"dataset": make_dataset(owner).pk, "arch": "custom"}, user=owner)
     assert form.is_valid(), form.errors
     with django_capture_on_commit_callbacks(execute=False):  # no worker: the run stays queued
         run = form.launch()

@@ -2,14 +2,14 @@
 
 import pytest
 
-from tests.webapp.runs.runs_factories import make_run, private_media  # noqa: F401
+from tests.factories import make_run
 from webapp.runs.forms import LaunchForm
 from webapp.runs.models import RunStatus
 from webapp.runs.services import conf
 from webapp.runs.services.control import RunStateError, cancel_run, rerun_initial, resume_run
 from webapp.runs.services.lifecycle import claim
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_media")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 
 def with_checkpoint(run):
@@ -49,7 +49,7 @@ def test_resume_refuses_a_succeeded_run(owner):
 
 
 def test_only_one_worker_can_claim_a_run(owner):
-    run = make_run(owner)
+    run = make_run(owner, status=RunStatus.QUEUED)
     assert claim(run.pk, worker="a", device="cpu") is not None
     assert claim(run.pk, worker="b", device="cpu") is None
     run.refresh_from_db()
@@ -57,7 +57,8 @@ def test_only_one_worker_can_claim_a_run(owner):
 
 
 def test_rerun_fills_the_form_with_the_same_config(owner):
-    run = make_run(owner, status=RunStatus.SUCCEEDED, name="first")
+    run = make_run(owner, status=RunStatus.SUCCEEDED, name="first", epochs=2,
+                   config={"arch": "custom", "image_size": 16})
     initial = rerun_initial(run)
     assert initial["arch"] == "custom" and initial["version"] == run.version_id and initial["epochs"] == 2
     form = LaunchForm(data=initial, user=owner)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.webapp.runs.factories import digits_dataset, finished
+from tests.factories import digits_dataset, wait_until_finished
 from webapp.runs.models import RunStatus, TrainingRun
 
 pytestmark = pytest.mark.slow
@@ -17,7 +17,7 @@ def test_a_run_launched_through_the_api_learns_real_digits(worker, owner, api_cl
     response = api_client.post("/api/runs/", {"dataset": dataset.pk, "arch": "custom", "image_size": 16,
                                               "epochs": 15, "batch_size": 32}, format="json")
     assert response.status_code == 201, response.json()
-    run = finished(response.json()["id"], timeout=240, log=worker.log)
+    run = wait_until_finished(response.json()["id"], timeout=240, log=worker.log)
     assert run.status == RunStatus.SUCCEEDED, (run.error, run.traceback)
     test = api_client.get(f"/api/evaluations/{run.evaluations.get(split='test').pk}/").json()
     assert test["num_samples"] == sizes["test"] and sum(map(sum, test["confusion_matrix"])) == sizes["test"]

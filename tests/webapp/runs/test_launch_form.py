@@ -2,8 +2,9 @@
 
 import pytest
 
-from tests.webapp.runs.factories import squares_dataset, tiny_network, version_of
+from tests.factories import make_dataset, make_version, tiny_network
 from training.config import defaults_for
+from training.recipes import recipe_for
 from webapp.datasets.services.bulk import delete_images
 from webapp.runs.forms import LaunchForm
 from webapp.runs.models import RunStatus, TrainingRun
@@ -23,34 +24,45 @@ def only_error(form, field):
     return " ".join(form.errors[field])
 
 
-def test_a_dataset_alone_is_enough_and_gets_the_family_recipe(owner):
-    dataset = squares_dataset(owner)
+def recipe_of(form, arch: str, **kwargs):
+    """Return the recipe training.recipes gives for the form's data, as the form profiled it."""
+    profile = form.profile
+    return recipe_for(arch, train_images=profile.train_images, num_classes=profile.num_classes,
+                      median_size=profile.median_size, has_val=profile.has_val, **kwargs)
+
+
+def test_a_dataset_alone_is_enough_and_gets_the_recipe_for_its_data(owner):
+    dataset = make_dataset(owner)
     form = form_for(owner, dataset=dataset.pk, arch="resnet18_small")
     assert form.is_valid(), form.errors
     config = form.resolved.config
-    recipe = defaults_for("resnet18_small")
+    family = defaults_for("resnet18_small")
     assert (config.arch, config.optimizer, config.scheduler, config.image_size) == (
-        "resnet18_small", recipe["optimizer"], recipe["scheduler"], 32)
-    # The family's batch (64 or more) would exceed 36 training images: an unset batch size shrinks to fit.
-    assert recipe["batch_size"] > 36 and config.batch_size == 36
+        "resnet18_small", family["optimizer"], family["scheduler"], 32)
+    # 36 training images: a batch that fits them several times over, and steps (not epochs) from the set's size.
+    assert form.profile.train_images == 36
+    assert config.batch_size < 36 and config.epochs > family["epochs"]
+    recipe = recipe_of(form, "resnet18_small").settings
+    assert {name: getattr(config, name) for name in recipe} == recipe
+    assert form.resolved.recipe.startswith("36 training images → ")
 
 
 def test_vit_gets_its_own_recipe(owner):
-    form = form_for(owner, dataset=squares_dataset(owner).pk, arch="vit_tiny")
+    form = form_for(owner, dataset=make_dataset(owner).pk, arch="vit_tiny")
     assert form.is_valid(), form.errors
-    recipe = defaults_for("vit_tiny")
+    family, recipe = defaults_for("vit_tiny"), recipe_of(form, "vit_tiny").settings
     config = form.resolved.config
-    assert (config.optimizer, config.scheduler, config.epochs) == (recipe["optimizer"], recipe["scheduler"],
-                                                                   recipe["epochs"])
+    assert (config.optimizer, config.scheduler) == (family["optimizer"], family["scheduler"])
+    assert (config.epochs, config.lr) == (recipe["epochs"], recipe["lr"])
 
 
 def test_it_rejects_a_dataset_with_one_class(owner):
-    dataset = squares_dataset(owner, classes=("red",))
+    dataset = make_dataset(owner, classes=("red",))
     assert "at least 2" in only_error(form_for(owner, dataset=dataset.pk, arch="custom"), "dataset")
 
 
 def test_it_rejects_a_class_without_training_images(owner):
-    dataset = squares_dataset(owner, classes=("red", "green"))
+    dataset = make_dataset(owner, classes=("red", "green"))
     yellow = dataset.classes.create(name="yellow", position=5)
     dataset.images.filter(label__name="green", split="val").update(label=yellow)
     message = only_error(form_for(owner, dataset=dataset.pk, arch="custom"), "dataset")
@@ -60,29 +72,29 @@ def test_it_rejects_a_class_without_training_images(owner):
 @pytest.mark.parametrize("split,word", [("val", "validation"), ("test", "test")])
 def test_it_rejects_an_empty_held_out_split(owner, split, word):
     per_split = {"train": 4, "val": 2, "test": 2, split: 0}
-    dataset = squares_dataset(owner, per_split=per_split)
+    dataset = make_dataset(owner, per_split=per_split)
     assert f"The {word} split is empty" in only_error(form_for(owner, dataset=dataset.pk, arch="custom"), "dataset")
 
 
 def test_the_errors_go_beside_the_version_when_a_version_was_chosen(owner):
-    dataset = squares_dataset(owner, per_split={"train": 4, "val": 0, "test": 2})
-    version = version_of(dataset, owner)
+    dataset = make_dataset(owner, per_split={"train": 4, "val": 0, "test": 2})
+    version = make_version(owner, dataset)
     assert "validation split is empty" in only_error(form_for(owner, version=version.pk, arch="custom"), "version")
 
 
 def test_it_rejects_a_batch_larger_than_the_training_set(owner):
-    form = form_for(owner, dataset=squares_dataset(owner).pk, arch="custom", batch_size=64)
+    form = form_for(owner, dataset=make_dataset(owner).pk, arch="custom", batch_size=64)
     assert "only 36 images; use a batch size of at most 36" in only_error(form, "batch_size")
 
 
 def test_it_rejects_a_vit_image_size_that_is_not_a_multiple_of_the_patch(owner):
-    form = form_for(owner, dataset=squares_dataset(owner).pk, arch="vit_b_16", image_size=40)
+    form = form_for(owner, dataset=make_dataset(owner).pk, arch="vit_b_16", image_size=40)
     assert "not a multiple of the 16 px patch; use 32 or 48 px" in only_error(form, "image_size")
 
 
 def test_it_rejects_a_custom_network_that_does_not_fit_the_image_size(owner):
     network = tiny_network(owner, image_size=16)
-    form = form_for(owner, dataset=squares_dataset(owner).pk, arch=f"net:{network.pk}", image_size=1)
+    form = form_for(owner, dataset=make_dataset(owner).pk, arch=f"net:{network.pk}", image_size=1)
     message = only_error(form, "image_size")
     assert "“tiny” does not fit 1 px images" in message and "would shrink the 1x1 map to 0x0" in message
 
@@ -94,37 +106,38 @@ def test_it_rejects_a_custom_network_that_does_not_fit_the_image_size(owner):
     ("weight_decay", -1, "from 0 to 10"),
 ])
 def test_engine_config_errors_go_beside_their_field(owner, field, value, words):
-    form = form_for(owner, dataset=squares_dataset(owner).pk, arch="custom", epochs=5, **{field: value})
+    form = form_for(owner, dataset=make_dataset(owner).pk, arch="custom", epochs=5, **{field: value})
     assert words in only_error(form, field)
 
 
 def test_it_explains_missing_imagenet_weights_beside_pretrained(owner, tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-torch-home"))
-    form = form_for(owner, dataset=squares_dataset(owner).pk, arch="resnet18", pretrained=True)
+    form = form_for(owner, dataset=make_dataset(owner).pk, arch="resnet18", pretrained=True)
     message = only_error(form, "pretrained")
-    assert "resnet18-f37072fd.pth" in message and "never downloads" in message
+    assert "resnet18-f37072fd.pth" in message and "Pretrained weights page" in message
 
 
 def test_it_offers_pretrained_weights_found_in_the_torch_cache(owner, tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
     (tmp_path / "hub" / "checkpoints" / "resnet18-f37072fd.pth").write_bytes(b"weights")
-    form = form_for(owner, dataset=squares_dataset(owner).pk, arch="resnet18", pretrained=True, image_size=32)
+    form = form_for(owner, dataset=make_dataset(owner).pk, arch="resnet18", pretrained=True, image_size=32)
     assert form.is_valid(), form.errors
-    assert form.resolved.config.pretrained == "imagenet" and form.resolved.config.lr == 0.01
+    recipe = recipe_of(form, "resnet18", pretrained="imagenet", given={"image_size": 32}).settings
+    assert form.resolved.config.pretrained == "imagenet" and form.resolved.config.lr == recipe["lr"]
     entries = {e["value"]: e for _, group in form.architecture_groups() for e in group}
     assert entries["resnet18"]["pretrained_available"] and not entries["resnet34"]["pretrained_available"]
     assert "resnet34" in entries["resnet34"]["pretrained_reason"]
 
 
 def test_someone_elses_dataset_is_not_a_choice(owner, outsider):
-    dataset = squares_dataset(owner)
+    dataset = make_dataset(owner)
     assert "valid choice" in only_error(form_for(outsider, dataset=dataset.pk, arch="custom"), "dataset")
 
 
 def test_a_version_of_another_dataset_is_refused(owner):
-    squares = squares_dataset(owner)
-    other = version_of(squares_dataset(owner, name="Other", seed=1), owner)
+    squares = make_dataset(owner)
+    other = make_version(owner, make_dataset(owner, name="Other", seed=1))
     assert "not of “Squares”" in only_error(form_for(owner, dataset=squares.pk, version=other.pk, arch="custom"),
                                             "version")
 
@@ -141,7 +154,7 @@ def test_architectures_come_grouped_by_family_with_sizes(owner):
 
 
 def test_launch_freezes_a_version_and_queues_the_run(owner, django_capture_on_commit_callbacks):
-    dataset = squares_dataset(owner)
+    dataset = make_dataset(owner)
     form = form_for(owner, dataset=dataset.pk, arch="custom", epochs=2, notes="first try")
     with django_capture_on_commit_callbacks() as sent:
         run = form.launch()

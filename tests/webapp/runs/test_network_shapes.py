@@ -1,6 +1,6 @@
 """The builder's shape table comes from the engine's calculator, with the failing layer named."""
 
-from tests.webapp.runs.factories import TINY_SPEC
+from tests.factories import TINY_SPEC
 from webapp.runs.services.networks import MAX_LAYERS, network_shapes
 
 

@@ -5,24 +5,17 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.webapp.runs.pages_factories import (  # noqa: F401 (fixtures)
-    confused_evaluation,
-    make_evaluation,
-    make_run,
-    make_version,
-    pets_fixture,
-    private_media_fixture,
-)
+from tests.factories import FEW, confused_evaluation, images_by_class, make_evaluation, make_run, make_version
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 
 @pytest.fixture
 def two_runs(owner, pets):
     version, images = pets
-    first = make_run(owner, version, name="first", lr=0.1)
+    first = make_run(owner, version, name="first", config={"lr": 0.1})
     confused_evaluation(first, images)
-    second = make_run(owner, version, name="second", lr=0.01)
+    second = make_run(owner, version, name="second", config={"lr": 0.01})
     # Every cat right now; the fox passed for a cat stays wrong.
     outcomes = [(img, 0, 0, 3.0) for img in images["cat"]] + [(img, 1, 1, 3.0) for img in images["dog"]] + [
         (images["fox"][0], 2, 0, 2.0), (images["fox"][1], 2, 2, 3.0), (images["fox"][2], 2, 2, 3.0)]
@@ -59,7 +52,8 @@ def test_matrix_difference_marks_what_changed(owner_client, two_runs):
 
 
 def test_runs_on_different_classes_say_why_they_cannot_be_compared(owner_client, owner, two_runs):
-    other, images = make_version(owner, name="Birds", classes=("owl", "emu"))
+    other = make_version(owner, name="Birds", classes=("owl", "emu"), per_split=FEW)
+    images = images_by_class(other)
     third = make_run(owner, other, name="birds")
     make_evaluation(third, [(images["owl"][0], 0, 0, 2.0), (images["emu"][0], 1, 1, 2.0)])
     html = owner_client.get(compare_url(two_runs[0], third)).content.decode()

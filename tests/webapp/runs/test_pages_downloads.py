@@ -2,19 +2,13 @@
 
 import csv
 import io
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
-from tests.webapp.runs.pages_factories import (  # noqa: F401 (fixtures)
-    finished_fixture,
-    pets_fixture,
-    private_media_fixture,
-)
 from webapp.runs.models import ModelArtifact
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 
 def rows(response) -> list[list[str]]:
@@ -55,10 +49,10 @@ def test_predictions_csv_has_one_row_per_image(owner_client, finished):
     assert sum(int(row[5]) for row in body) == 6
 
 
-def test_weights_download(owner_client, finished, private_media):
+def test_weights_download(owner_client, finished, media):
     run, _, _ = finished
     assert owner_client.get(reverse("run_weights", args=[run.pk])).status_code == 404  # none saved yet
-    path = Path(private_media) / "runs" / str(run.pk) / "model.safetensors"
+    path = media / "runs" / str(run.pk) / "model.safetensors"
     path.parent.mkdir(parents=True)
     path.write_bytes(b"weights!")
     ModelArtifact.objects.create(run=run, kind=ModelArtifact.Kind.WEIGHTS, path=f"runs/{run.pk}/model.safetensors")
@@ -76,9 +70,9 @@ def test_weights_path_cannot_leave_the_media_folder(owner_client, finished, tmp_
     assert owner_client.get(reverse("run_weights", args=[run.pk])).status_code == 404
 
 
-def test_outsiders_get_404(outsider_client, finished, private_media):
+def test_outsiders_get_404(outsider_client, finished, media):
     run, evaluation, _ = finished
-    path = Path(private_media) / "w.safetensors"
+    path = media / "w.safetensors"
     path.write_bytes(b"w")
     ModelArtifact.objects.create(run=run, kind=ModelArtifact.Kind.WEIGHTS, path="w.safetensors")
     for name in ("evaluation_confusion_csv", "evaluation_per_class_csv", "evaluation_predictions_csv"):

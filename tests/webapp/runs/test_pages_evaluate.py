@@ -1,32 +1,25 @@
 """Evaluating a finished model on another dataset version from the browser."""
 
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
-from tests.webapp.runs.pages_factories import (  # noqa: F401 (fixtures)
-    finished_fixture,
-    make_run,
-    make_version,
-    pets_fixture,
-    private_media_fixture,
-)
+from tests.factories import FEW, PETS, make_run, make_version
 from webapp.runs.models import Evaluation, EvaluationStatus, ModelArtifact, RunStatus
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 
 @pytest.fixture
-def with_weights(finished, private_media):
+def with_weights(finished, media):
     run, evaluation, images = finished
-    (Path(private_media) / "w.safetensors").write_bytes(b"w")
+    (media / "w.safetensors").write_bytes(b"w")
     ModelArtifact.objects.create(run=run, kind=ModelArtifact.Kind.WEIGHTS, path="w.safetensors")
     return run
 
 
 def test_it_queues_an_evaluation_and_shows_its_waiting_page(owner_client, owner, with_weights):
-    other, _ = make_version(owner, name="Pets again")
+    other = make_version(owner, name="Pets again", classes=PETS, per_split=FEW)
     response = owner_client.post(reverse("run_evaluate", args=[with_weights.pk]),
                                  {"version": other.pk, "split": "test"})
     evaluation = Evaluation.objects.get(version=other)
@@ -35,11 +28,14 @@ def test_it_queues_an_evaluation_and_shows_its_waiting_page(owner_client, owner,
     assert b"Evaluating on Pets again v1" in owner_client.get(response["Location"]).content
 
 
-def test_a_version_with_unknown_classes_is_refused_beside_the_field(owner_client, owner, with_weights):
-    birds, _ = make_version(owner, name="Birds", classes=("owl", "emu"))
+def test_only_versions_whose_classes_the_model_knows_are_offered(owner_client, owner, with_weights):
+    birds = make_version(owner, name="Birds", classes=("owl", "emu"), per_split=FEW)
+    make_version(owner, name="Cats and dogs", classes=("cat", "dog"), per_split=FEW)
+    html = owner_client.get(reverse("run_evaluate", args=[with_weights.pk])).content.decode()
+    assert "Cats and dogs v1" in html and "Pets v1" in html and "Birds" not in html
     html = owner_client.post(reverse("run_evaluate", args=[with_weights.pk]),
                              {"version": birds.pk, "split": "test"}).content.decode()
-    assert "does not know the classes" in html and 'id="id_version_error"' in html
+    assert 'id="id_version_error"' in html  # posted anyway: refused beside the field
     assert not Evaluation.objects.filter(version=birds).exists()
 
 
@@ -51,7 +47,7 @@ def test_an_unfinished_run_cannot_be_evaluated(owner_client, owner, pets):
 
 
 def test_outsiders_cannot_see_or_use_the_form(outsider_client, owner, with_weights):
-    other, _ = make_version(owner, name="Pets again")
+    other = make_version(owner, name="Pets again", classes=PETS, per_split=FEW)
     assert outsider_client.get(reverse("run_evaluate", args=[with_weights.pk])).status_code == 404
     response = outsider_client.post(reverse("run_evaluate", args=[with_weights.pk]),
                                     {"version": other.pk, "split": "test"})

@@ -5,14 +5,9 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.webapp.runs.pages_factories import (  # noqa: F401 (fixtures)
-    finished_fixture,
-    pets_fixture,
-    private_media_fixture,
-)
 from webapp.datasets.models import Image
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 
 def gallery_ids(html: str) -> list[int]:

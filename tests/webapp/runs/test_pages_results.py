@@ -5,16 +5,9 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.webapp.runs.pages_factories import (  # noqa: F401 (fixtures)
-    finished_fixture,
-    make_evaluation,
-    make_run,
-    make_version,
-    pets_fixture,
-    private_media_fixture,
-)
+from tests.factories import images_by_class, make_evaluation, make_run, make_version
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 
 def cell_links(html: str, evaluation) -> dict[tuple[int, int], int]:
@@ -68,9 +61,10 @@ def test_it_shows_calibration(owner_client, finished):
     assert 'id="reliability-chart"' in html and '"reliability": [{' in html and '"lower": 0.0' in html
 
 
-def test_above_fifty_classes_it_lists_the_most_confused_pairs_instead_of_a_grid(owner_client, owner, private_media):
+def test_above_fifty_classes_it_lists_the_most_confused_pairs_instead_of_a_grid(owner_client, owner, media):
     names = tuple(f"c{i:02d}" for i in range(52))
-    version, images = make_version(owner, name="Many", classes=names, per_split={"train": 1, "val": 1, "test": 1})
+    version = make_version(owner, name="Many", classes=names, per_split={"train": 1, "val": 1, "test": 1})
+    images = images_by_class(version)
     run = make_run(owner, version)
     # Every class right except c03 (predicted c07) and c10 (predicted c11).
     outcomes = [(images[n][0], i, {3: 7, 10: 11}.get(i, i), 3.0) for i, n in enumerate(names)]

@@ -3,15 +3,10 @@
 import pytest
 from django.urls import reverse
 
-from tests.webapp.runs.pages_factories import (  # noqa: F401 (fixtures)
-    finished_fixture,
-    make_run,
-    pets_fixture,
-    private_media_fixture,
-)
+from tests.factories import make_run
 from webapp.runs.models import RunStatus, TrainingRun
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 
 @pytest.fixture

@@ -5,16 +5,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.webapp.runs.pages_factories import (  # noqa: F401 (fixtures)
-    confused_evaluation,
-    make_run,
-    make_version,
-    pets_fixture,
-    private_media_fixture,
-)
+from tests.factories import FEW, confused_evaluation, make_run, make_version
 from webapp.runs.models import RunStatus
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 
 def names(html: str) -> list[str]:
@@ -44,7 +38,7 @@ def test_it_lists_runs_with_their_numbers(owner_client, three_runs):
 def test_it_filters_by_status_dataset_and_architecture(owner_client, owner, three_runs):
     assert names(owner_client.get(reverse("run_list") + "?status=running").content.decode()) == ["running"]
     assert names(owner_client.get(reverse("run_list") + "?arch=vgg11_small").content.decode()) == ["failed"]
-    other, _ = make_version(owner, name="Other", classes=("a", "b"))
+    other = make_version(owner, name="Other", classes=("a", "b"), per_split=FEW)
     make_run(owner, other, name="elsewhere")
     html = owner_client.get(reverse("run_list") + f"?dataset={other.dataset_id}").content.decode()
     assert names(html) == ["elsewhere"]

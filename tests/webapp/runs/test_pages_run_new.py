@@ -5,10 +5,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.webapp.runs.pages_factories import make_run, pets_fixture, private_media_fixture  # noqa: F401 (fixtures)
+from tests.factories import make_run
 from webapp.runs.models import CustomNetwork, RunStatus, TrainingRun
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 
 def field_block(html: str, name: str) -> str:
@@ -31,7 +31,8 @@ def test_pretrained_is_disabled_with_its_reason(owner_client):
     html = owner_client.get(reverse("run_new")).content.decode()
     box = re.search(r'<input type="checkbox" name="pretrained"[^>]*>', html).group(0)
     assert "disabled" in box
-    assert "Lux never downloads" in field_block(html, "pretrained")
+    block = field_block(html, "pretrained")
+    assert "trains from scratch" in block and f'<a href="{reverse("weights_page")}">' in block
 
 
 def test_errors_appear_beside_their_field(owner_client, pets):
@@ -64,7 +65,7 @@ def test_a_saved_network_appears_in_the_list_and_can_be_preselected(owner_client
 
 def test_rerun_fills_the_form_with_the_run_settings(owner_client, owner, pets):
     version, _ = pets
-    run = make_run(owner, version, name="first", epochs=7, lr=0.05)
+    run = make_run(owner, version, name="first", epochs=7, config={"lr": 0.05})
     html = owner_client.get(reverse("run_rerun", args=[run.pk])).content.decode()
     assert 'name="epochs" value="7"' in html and 'name="lr" value="0.05"' in html
     assert 'value="first (re-run)"' in html

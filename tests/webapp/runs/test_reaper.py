@@ -5,16 +5,16 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.webapp.runs.runs_factories import make_run, private_media  # noqa: F401
-from webapp.core.models import Worker
+from tests.factories import make_run
 from webapp.runs.models import Evaluation, RunStatus
 from webapp.runs.services.reaper import reap_stale_runs
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_media")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 
 def test_it_requeues_a_run_whose_heartbeat_went_stale(owner, django_capture_on_commit_callbacks):
-    run = make_run(owner, status=RunStatus.RUNNING, silent_for_s=30, attempts=1, task_id="old-task")
+    run = make_run(owner, status=RunStatus.RUNNING, silent_for_s=30, attempts=1, task_id="old-task",
+                   worker="gpu@old-box")
     with django_capture_on_commit_callbacks() as sent:
         outcome = reap_stale_runs(stale_after_s=10, max_attempts=3)
     run.refresh_from_db()
@@ -34,7 +34,7 @@ def test_it_leaves_runs_with_a_fresh_heartbeat_alone(owner):
 
 
 def test_it_fails_a_run_out_of_attempts_with_the_reason(owner, django_capture_on_commit_callbacks):
-    run = make_run(owner, status=RunStatus.RUNNING, silent_for_s=30, attempts=3)
+    run = make_run(owner, status=RunStatus.RUNNING, silent_for_s=30, attempts=3, worker="gpu@old-box")
     with django_capture_on_commit_callbacks() as sent:
         outcome = reap_stale_runs(stale_after_s=10, max_attempts=3)
     run.refresh_from_db()
@@ -56,17 +56,18 @@ def test_the_settings_decide_by_default(owner, settings):
     assert reap_stale_runs()["failed"] == [run.pk]
 
 
-def running_evaluation(run, *, worker, attempts=1, started_s_ago=120):
+def running_evaluation(run, *, worker, attempts=1, started_s_ago=120, silent_for_s=120):
+    now = timezone.now()
     return Evaluation.objects.create(run=run, version=run.version, split="test", status="running", worker=worker,
                                      attempts=attempts, class_names=list(run.version.class_names),
-                                     started_at=timezone.now() - timedelta(seconds=started_s_ago))
+                                     started_at=now - timedelta(seconds=started_s_ago),
+                                     heartbeat_at=now - timedelta(seconds=silent_for_s))
 
 
 def test_an_evaluation_whose_worker_died_is_requeued_then_given_up(owner, django_capture_on_commit_callbacks):
     run = make_run(owner, status=RunStatus.SUCCEEDED)
-    Worker.objects.create(hostname="alive@box", queues="gpu", pid=1)
     orphan = running_evaluation(run, worker="dead@box")
-    busy = running_evaluation(run, worker="alive@box")
+    busy = running_evaluation(run, worker="alive@box", silent_for_s=2)  # its worker still beats
     hopeless = running_evaluation(run, worker="dead@box", attempts=3)
     with django_capture_on_commit_callbacks() as sent:
         outcome = reap_stale_runs(stale_after_s=10, max_attempts=3)
@@ -74,4 +75,5 @@ def test_an_evaluation_whose_worker_died_is_requeued_then_given_up(owner, django
     assert len(sent) == 1
     statuses = {e.pk: (e.status, e.worker) for e in Evaluation.objects.all()}
     assert statuses[orphan.pk] == ("queued", "") and statuses[busy.pk] == ("running", "alive@box")
-    assert Evaluation.objects.get(pk=hopeless.pk).error.startswith("Gave up after 3 attempts")
+    assert Evaluation.objects.get(pk=hopeless.pk).error.startswith(
+        "Gave up after 3 attempts: the worker running this evaluation stopped 3 times; last seen on host dead@box at ")

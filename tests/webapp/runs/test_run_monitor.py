@@ -4,12 +4,12 @@ import time
 
 import pytest
 
-from tests.webapp.runs.runs_factories import make_run, private_media  # noqa: F401
+from tests.factories import make_run
 from webapp.runs.models import EpochMetric, RunStatus, TrainingRun
 from webapp.runs.services import lifecycle
 from webapp.runs.worker import RunMonitor
 
-pytestmark = pytest.mark.usefixtures("private_media")
+pytestmark = pytest.mark.usefixtures("media")
 
 
 def epoch(n):
@@ -19,7 +19,7 @@ def epoch(n):
 
 @pytest.mark.django_db
 def test_progress_reaches_the_database_at_most_once_a_second(owner, django_assert_num_queries):
-    run = make_run(owner)
+    run = make_run(owner, status=RunStatus.QUEUED)
     monitor = RunMonitor(lifecycle.claim(run.pk, worker="w", device="cpu"))
     with django_assert_num_queries(1):
         for step in range(1, 200):
@@ -31,7 +31,7 @@ def test_progress_reaches_the_database_at_most_once_a_second(owner, django_asser
 
 @pytest.mark.django_db
 def test_fast_epochs_are_written_in_batches_and_never_twice(owner):
-    run = make_run(owner)
+    run = make_run(owner, status=RunStatus.QUEUED)
     monitor = RunMonitor(lifecycle.claim(run.pk, worker="w", device="cpu"))
     for n in range(1, 6):
         monitor.epoch(epoch(n))
@@ -42,7 +42,7 @@ def test_fast_epochs_are_written_in_batches_and_never_twice(owner):
 
 @pytest.mark.django_db
 def test_a_worker_that_lost_its_run_stops_and_writes_nothing(owner):
-    run = make_run(owner)
+    run = make_run(owner, status=RunStatus.QUEUED)
     monitor = RunMonitor(lifecycle.claim(run.pk, worker="old", device="cpu"))
     # The reaper gave the run to another worker: a new attempt holds it now.
     TrainingRun.objects.filter(pk=run.pk).update(status=RunStatus.INTERRUPTED)
@@ -53,7 +53,7 @@ def test_a_worker_that_lost_its_run_stops_and_writes_nothing(owner):
 
 
 def test_the_cancel_flag_is_read_from_the_database_within_seconds(owner, transactional_db):
-    run = make_run(owner)
+    run = make_run(owner, status=RunStatus.QUEUED)
     with RunMonitor(lifecycle.claim(run.pk, worker="w", device="cpu")) as monitor:
         assert not monitor.should_stop()
         TrainingRun.objects.filter(pk=run.pk).update(cancel_requested=True)

@@ -2,15 +2,15 @@
 
 import pytest
 
-from tests.webapp.runs.runs_factories import make_run, private_media  # noqa: F401
+from tests.factories import make_run
 from webapp.runs.models import EpochMetric, RunStatus
 from webapp.runs.services.status import run_status
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_media")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media")]
 
 
 def test_a_running_run_reports_epoch_step_speed_and_eta(owner):
-    run = make_run(owner, status=RunStatus.RUNNING, silent_for_s=1, attempts=1, progress={
+    run = make_run(owner, status=RunStatus.RUNNING, curves=0, silent_for_s=1, attempts=1, progress={
         "phase": "train", "epoch": 2, "epochs": 4, "step": 5, "steps": 10, "images_per_s": 321.0, "eta_s": 12.5,
         "loss": 0.7, "accuracy": 0.6, "lr": 0.05})
     EpochMetric.objects.create(run=run, epoch=1, train_loss=1.0, train_accuracy=0.4, val_loss=0.9, val_accuracy=0.5,

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import transaction
 
 from classifier.factory import load_model
-from tests.webapp.runs.factories import finished, squares_dataset, tiny_network, version_of, wait_for
+from tests.factories import make_dataset, make_version, tiny_network, wait_for, wait_until_finished
 from webapp.runs.forms import LaunchForm
 from webapp.runs.models import EpochMetric, EvalPrediction, EvaluationStatus, ModelArtifact, RunStatus, TrainingRun
 from webapp.runs.services.evaluations import evaluate_on_version
@@ -24,9 +24,9 @@ def launch(owner, **data):
 
 def test_a_worker_trains_a_run_and_stores_its_results(worker, owner):
     network = tiny_network(owner)
-    dataset = squares_dataset(owner)
+    dataset = make_dataset(owner)
     run = launch(owner, dataset=dataset.pk, arch=f"net:{network.pk}", epochs=3, batch_size=8, lr=0.05, seed=1)
-    run = finished(run.pk, log=worker.log)
+    run = wait_until_finished(run.pk, log=worker.log)
     assert run.status == RunStatus.SUCCEEDED, (run.error, run.traceback, worker.log()[-4000:])
     assert run.attempts == 1 and run.worker and run.device.startswith("cpu")
     assert run.started_at <= run.finished_at and run.train_seconds > 0 and run.best_epoch in (1, 2, 3)
@@ -52,7 +52,7 @@ def test_a_worker_trains_a_run_and_stores_its_results(worker, owner):
     assert status["progress"]["fraction"] == 1.0 and [e["epoch"] for e in status["epochs"]] == [1, 2, 3]
 
     # The finished model measured on another version of the data: a queued evaluation the worker fills in.
-    other = version_of(squares_dataset(owner, name="More squares", seed=7), owner)
+    other = make_version(owner, make_dataset(owner, name="More squares", seed=7))
     evaluation = evaluate_on_version(run, other, "test", user=owner)
     assert evaluation.status == EvaluationStatus.QUEUED and evaluation.top1 is None
     done = wait_for(lambda: run.evaluations.filter(pk=evaluation.pk, status__in=["succeeded", "failed"]).first(),
@@ -62,11 +62,11 @@ def test_a_worker_trains_a_run_and_stores_its_results(worker, owner):
 
 
 def test_an_exception_in_training_fails_the_run_with_its_traceback(worker, owner):
-    dataset = squares_dataset(owner)
+    dataset = make_dataset(owner)
     with transaction.atomic():  # the task is sent on commit, so the worker sees the broken config
         run = launch(owner, dataset=dataset.pk, arch="custom", epochs=1)
         TrainingRun.objects.filter(pk=run.pk).update(config={**run.config, "arch": "no_such_net"})
-    run = finished(run.pk, timeout=60, log=worker.log)
+    run = wait_until_finished(run.pk, timeout=60, log=worker.log)
     assert run.status == RunStatus.FAILED
     assert "unknown architecture 'no_such_net'" in run.error
     assert "Traceback" in run.traceback and "ConfigError" in run.traceback and len(run.traceback) <= 20_100

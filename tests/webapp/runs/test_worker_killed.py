@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from tests.webapp.runs.factories import finished, squares_dataset, tiny_network, wait_for
+from tests.factories import make_dataset, tiny_network, wait_for, wait_until_finished
 from tests.workers import WorkerProcess
 from webapp.runs.forms import LaunchForm
 from webapp.runs.models import EpochMetric, RunStatus, TrainingRun
@@ -21,7 +21,7 @@ def test_a_run_survives_its_worker_being_killed(owner, transactional_db, setting
     settings.LUX_RUN_QUEUE = queue
     env = {"LUX_RUN_QUEUE": queue, "LUX_RUN_STALE_AFTER_S": "3", "LUX_RUN_REAPER_INTERVAL_S": "1"}
     network = tiny_network(owner)
-    form = LaunchForm(data={"dataset": squares_dataset(owner).pk, "arch": f"net:{network.pk}", "epochs": EPOCHS,
+    form = LaunchForm(data={"dataset": make_dataset(owner).pk, "arch": f"net:{network.pk}", "epochs": EPOCHS,
                             "batch_size": 4}, user=owner)
     assert form.is_valid(), form.errors
 
@@ -29,8 +29,9 @@ def test_a_run_survives_its_worker_being_killed(owner, transactional_db, setting
     first.start()
     try:
         run = form.launch()
-        wait_for(lambda: EpochMetric.objects.filter(run=run).exists(), timeout=90, interval=0.02,
-                 what="a first epoch", log=first.log)
+        # Checkpoints are written off the training thread: an epoch's row can land before its file does.
+        wait_for(lambda: has_checkpoint(TrainingRun.objects.get(pk=run.pk)), timeout=90, interval=0.02,
+                 what="a first checkpoint", log=first.log)
     finally:
         first.kill()  # SIGKILL, parent and pool child: no clean-up of any kind
     run.refresh_from_db()
@@ -40,7 +41,7 @@ def test_a_run_survives_its_worker_being_killed(owner, transactional_db, setting
     second = WorkerProcess(queues=(queue,), env=env)
     second.start()
     try:
-        run = finished(run.pk, timeout=120, log=second.log)
+        run = wait_until_finished(run.pk, timeout=120, log=second.log)
     finally:
         second.stop()
     assert run.status == RunStatus.SUCCEEDED, (run.error, second.log()[-4000:])
@@ -54,7 +55,7 @@ def test_a_worker_stopped_mid_run_checkpoints_and_requeues_it_at_once(owner, tra
     queue = f"gpu-stopped-{uuid.uuid4().hex[:8]}"
     settings.LUX_RUN_QUEUE = queue
     network = tiny_network(owner)
-    form = LaunchForm(data={"dataset": squares_dataset(owner).pk, "arch": f"net:{network.pk}", "epochs": 400,
+    form = LaunchForm(data={"dataset": make_dataset(owner).pk, "arch": f"net:{network.pk}", "epochs": 400,
                             "batch_size": 4}, user=owner)
     assert form.is_valid(), form.errors
     worker = WorkerProcess(queues=(queue,), env={"LUX_RUN_QUEUE": queue})

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import platform
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from django.conf import settings
 
+from classifier.export import library_versions as installed_versions
 from webapp.classify.services import refs
 from webapp.classify.services.exports import exports_of
 from webapp.runs.models import ModelArtifact, TrainingRun
@@ -17,13 +17,7 @@ LIBRARIES = ("torch", "torchvision", "safetensors", "onnx", "onnxruntime", "Pill
 
 def library_versions() -> dict[str, str]:
     """Return the versions of the libraries that load and run a model here."""
-    found = {"python": platform.python_version()}
-    for name in LIBRARIES:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = "not installed"
-    return found
+    return {"python": platform.python_version(), **installed_versions(*LIBRARIES)}
 
 
 def _stored_card(path: Path) -> dict:

@@ -1,10 +1,10 @@
 """Why did it decide that: Grad-CAM or attention rollout, feature maps per stage and first-layer filters.
 
-Computed on the worker, not in the web process: the worker already holds the model in its LRU (an
-explanation usually follows a quick test of the same model), has the GPU when there is one, and keeps
-torch's memory out of the web processes (worker/explain.py). For a small model the whole set takes well
-under a second on a CPU (Grad-CAM is one forward and one backward pass). The page waits a few seconds for
-it, then polls.
+Computed on the interactive queue's worker, not in the web process: that worker never trains, already holds
+the model in its LRU (an explanation usually follows a quick test of the same model), has the GPU when there
+is one, and keeps torch's memory out of the web processes (worker/explain.py). For a small model the whole set
+takes well under a second on a CPU (Grad-CAM is one forward and one backward pass). The request waits for it
+at most LUX_QUICK_WAIT_SECONDS (services/interactive.py), then the page (or API client) polls.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ import uuid
 
 from celery.exceptions import TimeoutError as CeleryTimeout
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from webapp.celery import GPU_QUEUE
 from webapp.classify.models import Explanation, ExplanationStatus
-from webapp.classify.services import refs
+from webapp.classify.services import interactive, refs
+from webapp.classify.services.reaper import EXPLANATIONS
+from webapp.core import reaping
 from webapp.core.errors import FieldError
 from webapp.datasets.validation import format_bytes
 
@@ -28,20 +29,19 @@ class ExplainError(FieldError):
     """The explanation cannot be made; `field` names the input at fault."""
 
 
-def wait_s() -> float:
-    return float(getattr(settings, "LUX_EXPLAIN_WAIT_S", 20))
-
-
-def create_explanation(user, model_ref: str, *, data: bytes, name: str, class_index: int | None = None,
+def create_explanation(user, model_ref: str, *, data: bytes | File, name: str, class_index: int | None = None,
                        wait: bool = True) -> Explanation:
-    """Store the image, ask the worker to explain it, and wait briefly for the answer."""
+    """Store the image (bytes, or an uploaded file whose size is checked before a byte of it is read), ask
+    the interactive worker to explain it, and wait briefly for the answer."""
     source = refs.resolve(user, model_ref)
-    if not data:
+    size = len(data) if isinstance(data, bytes) else data.size
+    if not size:
         raise ExplainError("Choose an image.", "image")
-    if len(data) > settings.LUX_MAX_UPLOAD_BYTES:
-        raise ExplainError(f"The image is {format_bytes(len(data))}; the limit is "
+    if size > settings.LUX_MAX_UPLOAD_BYTES:
+        raise ExplainError(f"The image is {format_bytes(size)}; the limit is "
                            f"{format_bytes(settings.LUX_MAX_UPLOAD_BYTES)}.", "image")
-    stored = default_storage.save(f"classify/explanations/inputs/{uuid.uuid4().hex}.img", ContentFile(data))
+    content = ContentFile(data) if isinstance(data, bytes) else data  # a file is copied to storage in chunks
+    stored = default_storage.save(f"classify/explanations/inputs/{uuid.uuid4().hex}.img", content)
     explanation = Explanation.objects.create(owner=user, model_ref=source.ref, model_label=source.label[:300],
                                              image=stored, original_name=str(name or "image")[:500],
                                              class_index=class_index)
@@ -49,23 +49,35 @@ def create_explanation(user, model_ref: str, *, data: bytes, name: str, class_in
 
 
 def request_explanation(explanation: Explanation, *, class_index: int | None, wait: bool = True) -> Explanation:
-    """(Re)compute an explanation, for the top class or `class_index`; wait up to wait_s() when asked."""
+    """(Re)compute an explanation, for the top class or `class_index`; wait briefly for it when asked."""
     from webapp.classify.tasks import explain
 
     classes = (explanation.result or {}).get("classes")
     if class_index is not None and classes is not None and not 0 <= class_index < classes:
         raise ExplainError(f"Choose a class between 0 and {classes - 1}.", "class_index")
-    task_id = str(uuid.uuid4())
-    Explanation.objects.filter(pk=explanation.pk).update(status=ExplanationStatus.QUEUED, class_index=class_index,
-                                                         task_id=task_id, error="")
-    transaction.on_commit(lambda: explain.apply_async(args=[explanation.pk], task_id=task_id, queue=GPU_QUEUE))
+    task_id = reaping.new_token()  # the attempt token: an older message still in the queue then does nothing
+    Explanation.objects.filter(pk=explanation.pk).update(class_index=class_index, error="",
+                                                         **EXPLANATIONS.queued_fields(task_id))
+    reaping.send_on_commit(EXPLANATIONS, explanation.pk, task_id)  # to the queue the task declares
     if wait and transaction.get_autocommit():
         try:
-            explain.AsyncResult(task_id).get(timeout=wait_s(), interval=0.05, propagate=False)
+            explain.AsyncResult(task_id).get(timeout=interactive.wait_s(), interval=0.05, propagate=False)
         except CeleryTimeout:
             pass  # the page polls until the worker is done
     explanation.refresh_from_db()
     return explanation
+
+
+def finished(explanation: Explanation) -> bool:
+    """Return whether the worker is done with the explanation, well or not."""
+    return explanation.status in (ExplanationStatus.SUCCEEDED, ExplanationStatus.FAILED)
+
+
+def waiting_note(explanation: Explanation) -> str:
+    """Return what a person waiting on the explanation should know: nothing, or that no worker would compute it."""
+    if explanation.status == ExplanationStatus.QUEUED and not interactive.worker_alive():
+        return interactive.NO_WORKER
+    return ""
 
 
 def delete_explanation(explanation: Explanation) -> None:

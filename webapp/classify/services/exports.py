@@ -16,8 +16,9 @@ from django.conf import settings
 from django.db import transaction
 from django.http import FileResponse
 
-from webapp.celery import GPU_QUEUE
 from webapp.classify.services.access import get_downloadable
+from webapp.classify.services.reaper import EXPORTS
+from webapp.core import reaping
 from webapp.core.files import download_file
 from webapp.runs.models import ModelArtifact, RunStatus, TrainingRun
 
@@ -59,13 +60,11 @@ def request_export(run: TrainingRun, fmt: str, *, user) -> ModelArtifact:
     if busy is not None:
         return busy
     relative = f"{run.output_dir or f'runs/{run.pk}'}/exports/{uuid.uuid4().hex[:8]}/{filename}"
-    task_id = str(uuid.uuid4())
+    task_id = reaping.new_token()
     with transaction.atomic():
         artifact = ModelArtifact.objects.create(run=run, kind=kind, path=relative, created_by=user,
-                                                details={"state": "queued", "format": fmt, "task_id": task_id})
-        from webapp.classify.tasks import export_model
-
-        transaction.on_commit(lambda: export_model.apply_async(args=[artifact.pk], task_id=task_id, queue=GPU_QUEUE))
+                                                details={"format": fmt, **EXPORTS.queued_details(task_id)})
+        reaping.send_on_commit(EXPORTS, artifact.pk, task_id)
     return artifact
 
 

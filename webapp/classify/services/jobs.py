@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import time
 import uuid
-from functools import partial
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from webapp.celery import GPU_QUEUE
 from webapp.classify.models import ClassificationJob, JobInput, JobSource, JobStatus
-from webapp.classify.services import refs
+from webapp.classify.services import pending, refs
+from webapp.classify.services.reaper import JOBS
+from webapp.core import reaping
 from webapp.core.errors import FieldError
+from webapp.core.reaping import QueueUnreachable
 from webapp.datasets.archive import ArchiveEntry, BadArchive, iter_archive
 from webapp.datasets.models import DatasetVersion, Split
 from webapp.datasets.services.archive_import import archive_limits
@@ -64,27 +64,45 @@ def add_uploads(job: ClassificationJob, files: list) -> list[dict]:
     if len(files) > settings.DATA_UPLOAD_MAX_NUMBER_FILES:
         raise JobError(f"Send at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files per request.", "files")
     limit = settings.LUX_MAX_UPLOAD_BYTES
-    report, rows = [], []
-    with transaction.atomic():
-        locked = ClassificationJob.objects.select_for_update().get(pk=job.pk)
-        if locked.status != JobStatus.PENDING:
-            raise JobError("This job has started: files can only be added before it starts.", status=409)
-        start = (JobInput.objects.filter(job=job).aggregate(top=Max("position"))["top"] or -1) + 1
-        for offset, upload in enumerate(files):
-            name = _display_name(upload.name, start + offset)
-            error = ""
-            if not upload.size:
-                error = "the file is empty"
-            elif upload.size > limit:
-                error = f"file is {format_bytes(upload.size)}; the limit is {format_bytes(limit)}"
-            stored = "" if error else default_storage.save(
-                f"classify/jobs/{job.pk}/inputs/{uuid.uuid4().hex}.img", ContentFile(upload.read()))
-            rows.append(JobInput(job=job, position=start + offset, name=name, file=stored, error=error))
-            report.append({"name": name, "accepted": not error, "error": error})
-        JobInput.objects.bulk_create(rows)
-        ClassificationJob.objects.filter(pk=job.pk).update(total=F("total") + len(rows))
+    errors = [_upload_error(upload, limit) for upload in files]
+    adding = sum(upload.size for upload, error in zip(files, errors, strict=True) if not error)
+    report, rows, stored_names = [], [], []
+    try:
+        with transaction.atomic():
+            pending.lock_owner(job.owner)  # the quota spans the owner's jobs: one upload request at a time
+            locked = ClassificationJob.objects.select_for_update().get(pk=job.pk)
+            if locked.status != JobStatus.PENDING:
+                raise JobError("This job has started: files can only be added before it starts.", status=409)
+            problem = pending.quota_problem(job.owner, adding)
+            if problem:
+                raise JobError(problem, "files", status=413)
+            top = JobInput.objects.filter(job=job).aggregate(top=Max("position"))["top"]
+            start = 0 if top is None else top + 1  # not `top or -1`: a job holding one file has top 0
+            for offset, (upload, error) in enumerate(zip(files, errors, strict=True)):
+                name = _display_name(upload.name, start + offset)
+                stored = "" if error else default_storage.save(  # streamed in chunks, never whole in memory
+                    f"classify/jobs/{job.pk}/inputs/{uuid.uuid4().hex}.img", upload)
+                stored_names += [stored] if stored else []
+                rows.append(JobInput(job=job, position=start + offset, name=name, file=stored, error=error,
+                                     size_bytes=0 if error else upload.size))
+                report.append({"name": name, "accepted": not error, "error": error})
+            JobInput.objects.bulk_create(rows)
+            ClassificationJob.objects.filter(pk=job.pk).update(total=F("total") + len(rows))
+    except BaseException:
+        for name in stored_names:  # nothing of a refused request stays on disk
+            default_storage.delete(name)
+        raise
     job.refresh_from_db()
     return report
+
+
+def _upload_error(upload, limit: int) -> str:
+    """Return why one uploaded file is refused, or "" when it is stored."""
+    if not upload.size:
+        return "the file is empty"
+    if upload.size > limit:
+        return f"file is {format_bytes(upload.size)}; the limit is {format_bytes(limit)}"
+    return ""
 
 
 def _display_name(name, position: int) -> str:
@@ -113,6 +131,8 @@ def create_archive_job(user, model_ref: str, upload, *, name: str = "", top_k: i
     job.archive.save("archive.zip", upload, save=False)
     try:
         _queue(job)
+    except QueueUnreachable:
+        raise  # the job is saved with its archive: the reaper sends it once the broker is back
     except BaseException:
         default_storage.delete(job.archive.name)
         raise
@@ -155,26 +175,23 @@ def start_job(job: ClassificationJob) -> ClassificationJob:
 
 
 def _queue(job: ClassificationJob) -> None:
-    """Save the job as queued and send its task once the row is committed."""
-    job.status, job.task_id = JobStatus.QUEUED, str(uuid.uuid4())
+    """Save the job as queued and send its task once the row is committed (unsent: see reaping.send_now)."""
+    token = reaping.new_token()
+    for field, value in JOBS.queued_fields(token).items():
+        setattr(job, field, value)
     with transaction.atomic():
         job.save()
-        transaction.on_commit(partial(_send, job.pk, job.task_id))
-
-
-def _send(job_id: int, task_id: str) -> None:
-    from webapp.classify.tasks import run_job
-
-    run_job.apply_async(args=[job_id], task_id=task_id, queue=GPU_QUEUE)
+        reaping.send_on_commit(JOBS, job.pk, token)
 
 
 def cancel_job(job: ClassificationJob) -> ClassificationJob:
-    """Stop a job: at once when it has not started, else at the worker's next look (within about a second)."""
+    """Stop a job: at once when no worker holds it (not started, or its worker died), else at the worker's
+    next look (within about a second)."""
     now = timezone.now()
     waiting = ClassificationJob.objects.filter(pk=job.pk, status__in=(JobStatus.PENDING, JobStatus.QUEUED))
     if not waiting.update(status=JobStatus.CANCELLED, cancel_requested=True, finished_at=now):
         running = ClassificationJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING)
-        if not running.update(cancel_requested=True):
+        if not JOBS.cancel_orphan(job.pk) and not running.update(cancel_requested=True):
             raise JobError("This job has already finished.", status=409)
     job.refresh_from_db()
     return job

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 
 from django.http import Http404
 
+from webapp.core.ids import parse_id
 from webapp.runs.models import ModelArtifact, RunStatus, TrainingRun
 
 KINDS = ("run", "imported", "imagenet")
@@ -37,7 +38,7 @@ class ModelRef:
     def parse(cls, text: str) -> ModelRef:
         """Return the reference `text` spells, or raise UnknownModelRef."""
         kind, _, key = str(text or "").strip().partition(":")
-        if kind not in KINDS or not key or (kind != "imagenet" and not key.isdigit()):
+        if kind not in KINDS or not key or (kind != "imagenet" and parse_id(key) is None):
             raise UnknownModelRef(f"{text!r} is not a model reference (run:<id>, imported:<id> or imagenet:<arch>)")
         return cls(kind, key)
 

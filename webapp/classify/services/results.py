@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -60,6 +61,8 @@ def _fraction(value) -> float | None:
         number = float(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+    if number is not None and not math.isfinite(number):
+        return None  # "nan" and "inf" are no confidence
     if number is not None and number > 1:
         number /= 100  # "80" in a box labelled % means 0.8
     return None if number is None else min(max(number, 0.0), 1.0)

@@ -6,9 +6,15 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from webapp.classify.forms import ExplainForm
-from webapp.classify.models import ExplanationStatus
 from webapp.classify.services.access import get_explanation
-from webapp.classify.services.explain import ExplainError, create_explanation, png_names, request_explanation
+from webapp.classify.services.explain import (
+    ExplainError,
+    create_explanation,
+    finished,
+    png_names,
+    request_explanation,
+    waiting_note,
+)
 from webapp.core.files import PNG, stream_file
 
 
@@ -20,7 +26,7 @@ def explain_new(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["image"]
         try:
-            explanation = create_explanation(request.user, form.cleaned_data["model"], data=upload.read(),
+            explanation = create_explanation(request.user, form.cleaned_data["model"], data=upload,
                                              name=upload.name)
         except ExplainError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
@@ -30,8 +36,9 @@ def explain_new(request):
 
 
 def _status(explanation) -> dict:
-    return {"id": explanation.pk, "status": explanation.status, "error": explanation.error,
-            "finished": explanation.status in (ExplanationStatus.SUCCEEDED, ExplanationStatus.FAILED)}
+    done = finished(explanation)
+    return {"id": explanation.pk, "status": explanation.status, "error": explanation.error, "finished": done,
+            "note": "" if done else waiting_note(explanation)}
 
 
 @require_GET

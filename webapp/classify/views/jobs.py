@@ -1,6 +1,7 @@
 """Batch job pages: create from uploads, a ZIP or a dataset version; watch, cancel, delete."""
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,7 +23,8 @@ def job_new(request):
     form = JobForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            job = _create(request, form)
+            with transaction.atomic():  # a refused upload leaves no empty job behind
+                job = _create(request, form)
         except JobError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:

@@ -12,6 +12,8 @@ from django.core.files.storage import default_storage
 from webapp.classify.models import Explanation, ExplanationStatus
 from webapp.classify.services import refs
 from webapp.classify.services.explain import ExplainError, png_names
+from webapp.classify.services.reaper import EXPLANATIONS
+from webapp.core.reaping import Heartbeat
 
 log = logging.getLogger(__name__)
 GRID_MIN_WIDTH = 256  # small grids are scaled up (nearest neighbour) to at least this many pixels
@@ -19,22 +21,26 @@ STAGE_CHANNELS = 16
 FILTERS_SHOWN = 64
 
 
-def run_explanation(explanation_id: int) -> str:
-    """Compute and store every picture of one explanation (the task body)."""
-    explanation = Explanation.objects.filter(pk=explanation_id).first()
-    if explanation is None:
-        return "missing"
-    Explanation.objects.filter(pk=explanation_id).update(status=ExplanationStatus.RUNNING)
-    try:
-        result = _compute(explanation)
-    except Exception as error:
-        log.exception("explanation %s failed", explanation_id)
-        message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
-        Explanation.objects.filter(pk=explanation_id).update(status=ExplanationStatus.FAILED,
-                                                             error=f"Could not explain this image: {message}"[:2000])
-        return "failed"
-    Explanation.objects.filter(pk=explanation_id).update(status=ExplanationStatus.SUCCEEDED, result=result)
-    return "succeeded"
+def run_explanation(explanation_id: int, *, worker: str = "", token: str | None = None) -> str:
+    """Compute and store every picture of one explanation (the task body).
+
+    `token` is the task id of the message: one the explanation no longer names (asked again since, or a
+    late redelivery) claims nothing, and a worker that lost its claim writes nothing.
+    """
+    attempt = EXPLANATIONS.claim(explanation_id, token=token, worker=worker)
+    if attempt is None:
+        return "not claimed"
+    explanation = Explanation.objects.get(pk=explanation_id)
+    leased = EXPLANATIONS.leased(explanation_id, attempt)
+    with Heartbeat.of(EXPLANATIONS, explanation_id, attempt):
+        try:
+            result = _compute(explanation)
+        except Exception as error:
+            log.exception("explanation %s failed", explanation_id)
+            message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
+            leased.update(status=ExplanationStatus.FAILED, error=f"Could not explain this image: {message}"[:2000])
+            return "failed"
+    return "succeeded" if leased.update(status=ExplanationStatus.SUCCEEDED, result=result) else "lost"
 
 
 def _compute(explanation: Explanation) -> dict:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from webapp.classify.services.reaper import EXPORTS
 from webapp.core.files import file_sha256
+from webapp.core.reaping import Heartbeat
 from webapp.runs.models import ModelArtifact, TrainingRun
 
 log = logging.getLogger(__name__)
@@ -17,24 +20,35 @@ PARITY_IMAGES = 8
 PARITY_SPLITS = ("val", "test", "train")
 
 
-def run_export(artifact_id: int) -> str:
-    """Export the artifact's run, check parity and record both (the task body)."""
-    artifact = ModelArtifact.objects.select_related("run__version").filter(pk=artifact_id).first()
-    if artifact is None or (artifact.details or {}).get("state") not in ("queued", "running"):
+def run_export(artifact_id: int, *, worker: str = "", token: str | None = None) -> str:
+    """Export the artifact's run, check parity and record both (the task body).
+
+    `token` is the task id of the message: one the export no longer names (a late redelivery) claims nothing,
+    and a worker that lost its claim (the reaper gave the export to another) records nothing.
+    """
+    attempt = EXPORTS.claim(artifact_id, token=token, worker=worker)
+    if attempt is None:
         return "not claimed"
+    artifact = ModelArtifact.objects.select_related("run__version").get(pk=artifact_id)
     fmt = artifact.details.get("format")
-    _update(artifact, state="running", started_at=timezone.now().isoformat())
-    try:
-        parity, images = _export(artifact, fmt)
-    except Exception as error:
-        log.exception("export %s failed", artifact_id)
-        message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
-        _update(artifact, state="failed", error=str(message)[:2000], finished_at=timezone.now().isoformat())
-        return "failed"
+    lease = {"state": "running", "attempts": attempt}
+    with Heartbeat(partial(EXPORTS.beat, artifact_id, attempt), EXPORTS.heartbeat_interval_s()):
+        try:
+            parity, images = _export(artifact, fmt)
+        except Exception as error:
+            log.exception("export %s failed", artifact_id)
+            message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
+            EXPORTS.change(artifact_id, lease, state="failed", error=str(message)[:2000],
+                           finished_at=timezone.now().isoformat())
+            return "failed"
     path = Path(settings.MEDIA_ROOT) / artifact.path
-    ModelArtifact.objects.filter(pk=artifact.pk).update(size_bytes=path.stat().st_size, sha256=file_sha256(path))
     parity.pop("path", None)  # absolute paths of the worker's disk mean nothing to a reader
-    _update(artifact, state="done", parity=parity, images=images, finished_at=timezone.now().isoformat())
+    with transaction.atomic():
+        if not EXPORTS.change(artifact_id, lease, state="done", parity=parity, images=images,
+                              finished_at=timezone.now().isoformat()):
+            return "lost"
+        ModelArtifact.objects.filter(pk=artifact.pk).update(size_bytes=path.stat().st_size, sha256=file_sha256(path))
+    artifact.refresh_from_db()
     _drop_older(artifact)
     return "passed" if parity.get("passed") else "parity failed"
 
@@ -81,14 +95,6 @@ def parity_images(run: TrainingRun, preset) -> tuple:
     x = torch.randn(PARITY_IMAGES, 3, preset.size, preset.size, generator=generator)
     return x, {"source": "random inputs (no image of the run's dataset version could be read)",
                "count": PARITY_IMAGES}
-
-
-def _update(artifact: ModelArtifact, **values) -> None:
-    with transaction.atomic():
-        row = ModelArtifact.objects.select_for_update().get(pk=artifact.pk)
-        row.details = {**(row.details or {}), **values}
-        row.save(update_fields=["details"])
-    artifact.details = row.details
 
 
 def _drop_older(artifact: ModelArtifact) -> None:

@@ -1,8 +1,10 @@
 """Batch jobs, the worker's side: claim the job, stream its images through the model, write results as they come.
 
 Progress reaches the row at most about once a second (done/total, images/s, ETA), and the cancel flag is
-read as often. A file that cannot be read becomes a Prediction with an error; only a problem with the job
-as a whole (its model gone, its archive missing) fails it.
+read as often; a thread keeps the heartbeat while the model loads or a batch computes. A file that cannot
+be read becomes a Prediction with an error; only a problem with the job as a whole (its model gone, its
+archive missing) fails it. Every write is made under the claim's lease (the attempt number), so a worker
+whose job the reaper gave to another changes nothing.
 """
 
 from __future__ import annotations
@@ -17,41 +19,42 @@ from webapp.classify.models import ClassificationJob, JobSource, JobStatus, Pred
 from webapp.classify.services import loader, refs
 from webapp.classify.services.inputs import Inputs
 from webapp.classify.services.pipeline import classify_stream
+from webapp.classify.services.reaper import JOBS
+from webapp.core.reaping import Heartbeat
 
 log = logging.getLogger(__name__)
 PROGRESS_WRITE_S = 1.0
 BATCH_SIZE = 32
 
 
-def claim(job_id: int, *, worker: str) -> ClassificationJob | None:
-    """Mark the job running and return it; None when it was cancelled, finished or is missing."""
-    now = timezone.now()
+def claim(job_id: int, *, worker: str, token: str | None = None) -> ClassificationJob | None:
+    """Mark the job running and return it; None when it was cancelled, finished, sent again or is missing."""
     with transaction.atomic():
-        job = ClassificationJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+        attempt = JOBS.claim(job_id, token=token, worker=worker, started_at=timezone.now(), done=0, errors=0)
+        if attempt is None:
             return None
-        if job.status == JobStatus.RUNNING:
-            # Redelivered after its worker died: start over, so no image is counted twice.
-            log.warning("job %s was running on %s; starting it again", job_id, job.worker)
-            job.predictions.all().delete()
-        job.status, job.worker, job.started_at = JobStatus.RUNNING, worker[:255], now
-        job.done = job.errors = 0
-        job.attempts += 1
-        job.save(update_fields=["status", "worker", "started_at", "done", "errors", "attempts"])
-    return job
+        if attempt > 1:
+            # An earlier attempt's worker died: start over, so no image is counted twice.
+            log.warning("job %s: attempt %s starts over", job_id, attempt)
+            Prediction.objects.filter(job_id=job_id).delete()
+    return ClassificationJob.objects.get(pk=job_id)
 
 
-def execute_job(job_id: int, *, worker: str) -> str:
-    """Run one job to its end; return what happened (for the task's result)."""
-    job = claim(job_id, worker=worker)
+def execute_job(job_id: int, *, worker: str, token: str | None = None) -> str:
+    """Run one job to its end; return what happened (for the task's result).
+
+    `token` is the task id of the message: one the job no longer names (a late redelivery) claims nothing.
+    """
+    job = claim(job_id, worker=worker, token=token)
     if job is None:
         return "not claimed"
-    try:
-        return _run(job)
-    except Exception as error:
-        log.exception("job %s failed", job_id)
-        _finish(job, JobStatus.FAILED, error=_failure(error))
-        return "failed"
+    with Heartbeat.of(JOBS, job.pk, job.attempts) as heartbeat:
+        try:
+            return _run(job, heartbeat)
+        except Exception as error:
+            log.exception("job %s failed", job_id)
+            _finish(job, JobStatus.FAILED, error=_failure(error))
+            return "failed"
 
 
 def _failure(error: Exception) -> str:
@@ -62,13 +65,13 @@ def _failure(error: Exception) -> str:
     return f"The job stopped because of an internal error ({type(error).__name__}: {str(error)[:300]})."
 
 
-def _run(job: ClassificationJob) -> str:
+def _run(job: ClassificationJob, heartbeat: Heartbeat) -> str:
     source = refs.resolve(job.owner, job.model_ref)
     loaded, _ = loader.get_model(source)
     job.class_names, job.device = loaded.class_names, str(loaded.device)[:100]
-    job.save(update_fields=["class_names", "device"])
+    _leased(job).update(class_names=job.class_names, device=job.device)
     labels = _label_map(job, loaded.class_names)
-    tracker = _Tracker(job)
+    tracker = _Tracker(job, heartbeat)
     logits, targets, image_ids = [], [], []
     with Inputs(job, loaded.resize_size) as inputs:
         stream = classify_stream(loaded.model, loaded.preset, inputs.items(), inputs.decode, k=job.top_k,
@@ -85,10 +88,14 @@ def _run(job: ClassificationJob) -> str:
                             targets.append(row.true_index)
                             image_ids.append(row.image_id)
                 if tracker.advance(len(rows), sum(1 for r in rows if r.error)):
+                    if heartbeat.lost.is_set():
+                        return "lost"  # the reaper gave the job to another worker
                     _finish(job, JobStatus.CANCELLED, tracker=tracker)
                     return "cancelled"
         finally:
             stream.close()
+    if heartbeat.lost.is_set() or not _leased(job).exists():
+        return "lost"
     if labels is not None:
         from webapp.classify.worker.evaluation import evaluate_job
 
@@ -119,8 +126,9 @@ def _row(job: ClassificationJob, outcome, labels) -> Prediction:
 class _Tracker:
     """Count finished images, write progress at most once a second, and read the cancel flag as often."""
 
-    def __init__(self, job: ClassificationJob):
+    def __init__(self, job: ClassificationJob, heartbeat: Heartbeat):
         self.job = job
+        self.heartbeat = heartbeat
         self.done = self.errors = 0
         self.started = time.monotonic()
         self.last_write = 0.0
@@ -133,16 +141,23 @@ class _Tracker:
                 "elapsed_s": round(elapsed, 2), "updated_at": timezone.now().isoformat()}
 
     def advance(self, done: int, errors: int) -> bool:
-        """Record a batch; return True when the job should stop (cancel asked for)."""
+        """Record a batch; return True when the job should stop (cancel asked for, or the lease lost)."""
         self.done += done
         self.errors += errors
         now = time.monotonic()
         if now - self.last_write < PROGRESS_WRITE_S:
-            return False
+            return self.heartbeat.lost.is_set()
         self.last_write = now
-        rows = ClassificationJob.objects.filter(pk=self.job.pk)
-        rows.update(done=self.done, errors=self.errors, progress=self.snapshot())
+        rows = _leased(self.job)
+        if not rows.update(done=self.done, errors=self.errors, progress=self.snapshot(), heartbeat_at=timezone.now()):
+            self.heartbeat.lost.set()
+            return True
         return bool(rows.values_list("cancel_requested", flat=True).first())
+
+
+def _leased(job: ClassificationJob):
+    """Return the job's row while this worker still holds it (empty once the reaper gave it to another)."""
+    return JOBS.leased(job.pk, job.attempts)
 
 
 def _finish(job: ClassificationJob, status: str, *, tracker: _Tracker | None = None, error: str = "") -> None:
@@ -151,4 +166,4 @@ def _finish(job: ClassificationJob, status: str, *, tracker: _Tracker | None = N
         fields.update(done=tracker.done, errors=tracker.errors, progress={**tracker.snapshot(), "eta_s": 0})
         if status == JobStatus.SUCCEEDED:
             fields["total"] = tracker.done  # the archive's own count is exact; this only guards a drift
-    ClassificationJob.objects.filter(pk=job.pk).update(**fields)
+    _leased(job).update(**fields)

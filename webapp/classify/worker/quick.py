@@ -1,14 +1,24 @@
-"""Quick test, the worker's side: a few staged images through the cached model, answered at once."""
+"""Quick test, the worker's side: a few staged images through the cached model, answered at once.
+
+It runs on the interactive queue's worker, which never trains: its model cache (services/loader.py, one per
+process) holds the models people test, not the one a run is training.
+"""
 
 from __future__ import annotations
 
 import base64
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
 from webapp.classify.services import refs
+
+UNREAD_KEPT = timedelta(hours=1)  # an answer nobody polled for is deleted after this: it holds image previews
+SWEEP_EVERY_S = 60.0
+_last_sweep = -SWEEP_EVERY_S
 
 
 def quick_threads() -> int:
@@ -23,6 +33,14 @@ def quick_threads() -> int:
 
 def run_quick(source_dict: dict, staged: list[str], names: list[str], k: int) -> dict:
     """Classify staged files with the cached model; return top-k and a preview of each (the task body)."""
+    try:
+        return _classify(source_dict, staged, names, k)
+    finally:
+        for name in staged:  # the worker deletes them: the web side may have stopped waiting
+            default_storage.delete(name)
+
+
+def _classify(source_dict: dict, staged: list[str], names: list[str], k: int) -> dict:
     from webapp.classify.services import loader
     from webapp.classify.services.decode import as_seen, decode, error_text
     from webapp.classify.services.pipeline import answer, prepare, torch_threads
@@ -52,6 +70,7 @@ def run_quick(source_dict: dict, staged: list[str], names: list[str], k: int) ->
                             for p, i in zip(probabilities[row], indices[row], strict=True)]
             entry["preview"] = _png_data_url(as_seen(x[row], loaded.preset.mean, loaded.preset.std))
     total = time.perf_counter() - started
+    forget_unread()
     return {
         "model": {"ref": source.ref, "label": source.label, "arch": loaded.arch, "classes": len(loaded.class_names),
                   "image_size": loaded.preset.size, "preset": loaded.preset.to_dict()},
@@ -61,6 +80,19 @@ def run_quick(source_dict: dict, staged: list[str], names: list[str], k: int) ->
                     "model": round(total - load_s - decode_s, 4), "worker": round(total, 4)},
         "images": images,
     }
+
+
+def forget_unread() -> None:
+    """Delete quick-test answers nobody polled for within UNREAD_KEPT (looked for at most once a minute)."""
+    global _last_sweep
+    from django_celery_results.models import TaskResult
+
+    from webapp.classify.services.quick import TASK_NAME
+
+    if time.monotonic() - _last_sweep < SWEEP_EVERY_S:
+        return
+    _last_sweep = time.monotonic()
+    TaskResult.objects.filter(task_name=TASK_NAME, date_created__lt=timezone.now() - UNREAD_KEPT).delete()
 
 
 def _png_data_url(image) -> str:

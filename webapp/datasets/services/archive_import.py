@@ -5,24 +5,18 @@ The worker runs it entry by entry (webapp/datasets/worker.py).
 
 from __future__ import annotations
 
-import logging
-import uuid
-from functools import partial
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.utils import timezone
 
-from webapp.celery import DEFAULT_QUEUE, app
+from webapp.core import reaping
 from webapp.datasets.archive import ArchiveLimits, BadArchive, archive_layout, count_entries, read_labels_csv
 from webapp.datasets.csvlabels import CsvLabelError, parse_labels_csv
-from webapp.datasets.models import Dataset, Import, ImportKind, ImportStatus
+from webapp.datasets.models import Dataset, Import, ImportKind
+from webapp.datasets.services.reaper import IMPORTS
 from webapp.datasets.services.store import display_name
 from webapp.datasets.validation import RejectedFile, as_sentence, format_bytes
-
-logger = logging.getLogger(__name__)
 
 IMPORT_TASK = "datasets.import_archive"
 
@@ -42,14 +36,16 @@ def start_archive_import(dataset: Dataset, uploaded_file, *, user) -> Import:
                               f"the limit is {format_bytes(limit)}.")
     total, layout = _inspect(uploaded_file)
     uploaded_file.seek(0)
-    job = Import(dataset=dataset, created_by=user, kind=ImportKind.ARCHIVE, status=ImportStatus.QUEUED,
-                 original_name=display_name(uploaded_file.name or "archive.zip"), total=total, layout=layout,
-                 task_id=str(uuid.uuid4()))
+    token = reaping.new_token()
+    job = Import(dataset=dataset, created_by=user, kind=ImportKind.ARCHIVE, original_name=display_name(
+        uploaded_file.name or "archive.zip"), total=total, layout=layout, **IMPORTS.queued_fields(token))
     job.archive.save("archive", uploaded_file, save=False)
     try:
         with transaction.atomic():
             job.save()
-            transaction.on_commit(partial(_enqueue, job.pk, job.task_id))
+            reaping.send_on_commit(IMPORTS, job.pk, token)
+    except reaping.QueueUnreachable:
+        raise  # saved with its archive: the reaper sends it once the broker is back
     except BaseException:
         default_storage.delete(job.archive.name)
         raise
@@ -74,14 +70,5 @@ def _inspect(uploaded_file) -> tuple[int, str]:
                               "or other archives).")
     return total, layout
 
-
-def _enqueue(import_id: int, task_id: str) -> None:
-    try:
-        app.send_task(IMPORT_TASK, args=[import_id], queue=DEFAULT_QUEUE, task_id=task_id)
-    except Exception:
-        logger.exception("could not queue import %s", import_id)
-        Import.objects.filter(pk=import_id, status=ImportStatus.QUEUED).update(
-            status=ImportStatus.FAILED, finished_at=timezone.now(),
-            error="The import could not be queued: the task broker did not answer. Upload the archive again.")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from webapp.core.ids import parse_id
 from webapp.datasets.models import Dataset, Image, Split
 
 STATUSES = ("labelled", "unlabelled")
@@ -22,8 +23,8 @@ def apply_filters(images: QuerySet[Image], *, label=None, split=None, status=Non
     if label not in (None, ""):
         if str(label) == UNLABELLED:
             images = images.filter(label__isnull=True)
-        elif str(label).isdigit():
-            images = images.filter(label_id=int(label))
+        elif parse_id(label) is not None:
+            images = images.filter(label_id=parse_id(label))
         else:
             raise ValueError(f"class must be a class id or '{UNLABELLED}'")
     if split:

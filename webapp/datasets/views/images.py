@@ -10,6 +10,7 @@ from webapp.datasets.models import VersionEntry
 from webapp.datasets.services import bulk
 from webapp.datasets.services.access import dataset_for, image_for
 from webapp.datasets.views.history import class_name, runs_by_version
+from webapp.labelling.services.history import label_history
 
 
 @require_http_methods(["GET", "POST"])
@@ -32,6 +33,7 @@ def image_detail(request, pk, image_pk):
     uses = [{"version": e.version, "class_name": class_name(e.version, e.class_index), "split": e.split,
              "runs": runs.get(e.version_id, [])} for e in entries]
     context = {"dataset": dataset, "tab": "browse", "image": image, "form": form, "uses": uses,
+               "label_history": label_history(image),
                "back": request.GET.get("back") or reverse("dataset_browse", args=[dataset.pk])}
     if not context["back"].startswith(reverse("dataset_browse", args=[dataset.pk])):
         context["back"] = reverse("dataset_browse", args=[dataset.pk])

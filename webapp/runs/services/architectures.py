@@ -44,8 +44,8 @@ def pretrained_status(name: str, available: dict | None = None) -> tuple[bool, s
     if name in available:
         return True, ""
     path = imagenet_weights_path(name)
-    return False, (f"The ImageNet weights file for {name} is not on this machine (Lux never downloads): "
-                   f"copy {path.name} into {path.parent}.")
+    return False, (f"The ImageNet weights file for {name} ({path.name}) is not on this machine yet: an "
+                   "administrator can download or upload it on the Pretrained weights page (Weights, in the menu).")
 
 
 def form_defaults(name: str, *, pretrained: bool = False, image_size: int | None = None) -> dict:

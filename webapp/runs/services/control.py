@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import uuid
 
 from django.db import transaction
 from django.utils import timezone
 
+from webapp.core import reaping
 from webapp.runs.models import RunStatus, TrainingRun
 from webapp.runs.services import conf, lifecycle
 from webapp.runs.services.architectures import CONFIG_FIELDS, NETWORK_PREFIX
@@ -20,20 +20,28 @@ class RunStateError(Exception):
     """The run is not in a state that allows the action; the message says why, for a person."""
 
 
-def enqueue_run(run: TrainingRun) -> None:
-    """Send the run's training task to its queue once the current transaction commits."""
-    from webapp.runs.tasks import train_run
+def enqueue_run(run: TrainingRun, *, quiet: bool = False) -> None:
+    """Send the run's training task to its queue, under a new attempt token, once the transaction commits.
 
-    task_id = str(uuid.uuid4())
+    When the broker is unreachable the run stays queued and unsent, for the reaper to send later; that
+    raises QueueUnreachable (a 503 for the person launching), unless `quiet`.
+    """
+    from webapp.runs.services.reaper import RUNS
+
+    token = reaping.new_token()
     queue = run.queue or conf.run_queue()
-    TrainingRun.objects.filter(pk=run.pk).update(task_id=task_id, queue=queue)
-    run.task_id, run.queue = task_id, queue
-    # After commit: a worker must find the row (and its status) the message talks about.
-    transaction.on_commit(lambda: train_run.apply_async(args=[run.pk], task_id=task_id, queue=queue))
+    TrainingRun.objects.filter(pk=run.pk).update(queue=queue, **RUNS.queued_fields(token))
+    run.task_id, run.queue = token, queue
+    reaping.send_on_commit(RUNS, run.pk, token, quiet=quiet)
 
 
 def cancel_run(run: TrainingRun) -> None:
-    """Cancel a waiting run at once, or ask a running one to stop (it keeps its checkpoint)."""
+    """Cancel a waiting run at once, or ask a running one to stop (it keeps its checkpoint).
+
+    A running run whose worker stopped beating is cancelled at once: no worker would ever read the flag.
+    """
+    from webapp.runs.services.reaper import RUNS
+
     for _ in range(3):  # the status may change under us (queued -> running); follow it
         run.refresh_from_db(fields=["status", "task_id"])
         if run.status in (RunStatus.QUEUED, RunStatus.INTERRUPTED):
@@ -41,6 +49,8 @@ def cancel_run(run: TrainingRun) -> None:
                 _revoke(run.task_id)
                 return
         elif run.status == RunStatus.RUNNING:
+            if RUNS.cancel_orphan(run.pk):
+                return
             if TrainingRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(cancel_requested=True):
                 return
         else:
@@ -86,4 +96,7 @@ def rerun_initial(run: TrainingRun) -> dict:
     initial.update(
         name=f"{run.name} (re-run)"[:200] if run.name else "", dataset=run.version.dataset_id,
         version=run.version_id, arch=arch, pretrained=config.get("pretrained") == "imagenet", notes=run.notes)
+    start = config.get("init_from") or {}
+    if start.get("kind") and start.get("id"):  # started from an earlier model: offer the same start again
+        initial["start_from"] = f"{start['kind']}:{start['id']}"
     return initial

@@ -106,3 +106,16 @@ def counts_for_launch(dataset, version=None) -> tuple[list[str], dict[str, dict[
     if latest is not None and not dataset_changed(dataset):
         return version_counts(latest)
     return live_counts(dataset)
+
+
+SIZE_SAMPLE = 2000  # image sizes read for a median: plenty for a median, one cheap query on any dataset
+
+
+def training_image_sizes(dataset, version=None) -> list[tuple[int, int]]:
+    """Return (width, height) of up to SIZE_SAMPLE training images a launch would use, from the Image rows."""
+    if version is not None:
+        images = Image.objects.filter(version_entries__version=version, version_entries__split=Split.TRAIN)
+    else:  # the images as freezing the dataset now would take them (unchanged data: the latest version's)
+        images = Image.objects.filter(dataset=dataset, deleted_at__isnull=True, label__isnull=False,
+                                      split=Split.TRAIN)
+    return list(images.order_by("pk").values_list("width", "height")[:SIZE_SAMPLE])

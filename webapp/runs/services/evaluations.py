@@ -3,10 +3,7 @@ another version (the measuring itself is webapp.runs.worker's)."""
 
 from __future__ import annotations
 
-import uuid
-
-from django.db import transaction
-
+from webapp.core import reaping
 from webapp.core.errors import FieldError
 from webapp.datasets.models import DatasetVersion, Split
 from webapp.runs.models import (
@@ -17,7 +14,8 @@ from webapp.runs.models import (
     RunStatus,
     TrainingRun,
 )
-from webapp.runs.services import conf, datasets
+from webapp.runs.services import datasets
+from webapp.runs.services.health import finite
 
 EVALUABLE_SPLITS = (Split.TRAIN.value, Split.VAL.value, Split.TEST.value)
 
@@ -28,7 +26,7 @@ class EvaluationRequestError(FieldError):
 
 def store_evaluation(evaluation: Evaluation, metrics: dict, image_ids: list[int]) -> Evaluation:
     """Save `evaluation` with training.evaluate()'s metrics and one EvalPrediction per image (bulk)."""
-    metrics = dict(metrics)
+    metrics = finite(dict(metrics))  # a diverged model's NaN would break the JSON column
     predictions = metrics.pop("predictions")
     evaluation.num_samples = metrics["num_samples"]
     evaluation.top1, evaluation.top5 = metrics["top1"], metrics["top5"]
@@ -39,7 +37,7 @@ def store_evaluation(evaluation: Evaluation, metrics: dict, image_ids: list[int]
     EvalPrediction.objects.filter(evaluation=evaluation).delete()
     EvalPrediction.objects.bulk_create(
         [EvalPrediction(evaluation=evaluation, image_id=image_ids[p["record_index"]], true_index=p["true"],
-                        predicted_index=p["predicted"], confidence=p["confidence"], top5=p["top5"])
+                        predicted_index=p["predicted"], confidence=p["confidence"] or 0.0, top5=p["top5"])
          for p in predictions], batch_size=1000)
     return evaluation
 
@@ -83,12 +81,13 @@ def evaluate_on_version(run: TrainingRun, version: DatasetVersion, split: str, *
 
 
 def enqueue_evaluation(evaluation: Evaluation) -> None:
-    """Send the evaluation's task to the run queue once the current transaction commits."""
-    from webapp.runs.tasks import evaluate_run
+    """Send the evaluation's task to the run queue once the current transaction commits (see enqueue_run)."""
+    from webapp.runs.services.reaper import EVALUATIONS
 
-    task_id, queue = str(uuid.uuid4()), conf.run_queue()
-    Evaluation.objects.filter(pk=evaluation.pk).update(task_id=task_id)
-    transaction.on_commit(lambda: evaluate_run.apply_async(args=[evaluation.pk], task_id=task_id, queue=queue))
+    token = reaping.new_token()
+    Evaluation.objects.filter(pk=evaluation.pk).update(**EVALUATIONS.queued_fields(token))
+    evaluation.task_id = token
+    reaping.send_on_commit(EVALUATIONS, evaluation.pk, token)
 
 
 def _model_classes(run: TrainingRun) -> list[str]:

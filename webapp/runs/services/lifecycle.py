@@ -6,6 +6,7 @@ filtered by that lease, so a worker that lost its run (the reaper gave it to ano
 
 from __future__ import annotations
 
+import math
 import traceback as tb
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ RUN_TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "cancel_waiting": ((Q_, INT_), RunStatus.CANCELLED),  # cancelled before a worker took it
     "interrupt": ((RUN_,), INT_),  # the reaper: its worker died; requeued to resume
     "give_up": ((RUN_, INT_), RunStatus.FAILED),  # the reaper: crashed too often
+    "unsent": ((Q_, INT_), RunStatus.FAILED),  # the reaper: its task never reached the broker
     "requeue": ((RunStatus.CANCELLED, RunStatus.FAILED, INT_), Q_),  # the user resumes it
 }
 EVALUATION_TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -63,11 +65,16 @@ class Lease:
         return TrainingRun.objects.filter(pk=self.run_id, status=RunStatus.RUNNING, attempts=self.attempt)
 
 
-def claim(run_id: int, *, worker: str, device: str) -> Lease | None:
-    """Take a queued or interrupted run for this worker; return None if it is not (or no longer) claimable."""
+def claim(run_id: int, *, worker: str, device: str, token: str | None = None) -> Lease | None:
+    """Take a queued or interrupted run for this worker; return None if it is not (or no longer) claimable.
+
+    `token` is the task id of the message asking: a message the run no longer names (a late redelivery
+    after the reaper sent a newer one) claims nothing. None (a direct call) skips that check.
+    """
     now = timezone.now()
     claimed = transition(
-        run_id, "claim", attempts=F("attempts") + 1, worker=worker[:255], device=device[:100], heartbeat_at=now,
+        run_id, "claim", only_if={"task_id__in": (token, "")} if token else None, attempts=F("attempts") + 1,
+        worker=worker[:255], device=device[:100], heartbeat_at=now,
         started_at=Coalesce(F("started_at"), Value(now, output_field=DateTimeField())), finished_at=None,
         error="", traceback="")
     if not claimed:
@@ -95,8 +102,13 @@ def record_epochs(run_id: int, epochs: list[dict]) -> None:
     """Store epoch rows; an epoch already stored (a resumed run repeating a report) is left as it is."""
     fields = {f.name for f in EpochMetric._meta.concrete_fields} - {"id", "run"}
     EpochMetric.objects.bulk_create(
-        [EpochMetric(run_id=run_id, **{k: v for k, v in e.items() if k in fields}) for e in epochs],
+        # NaN and infinity become missing values: PostgreSQL would keep them, and every chart and JSON choke on them.
+        [EpochMetric(run_id=run_id, **{k: _finite(v) for k, v in e.items() if k in fields}) for e in epochs],
         ignore_conflicts=True)
+
+
+def _finite(value):
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def finish(lease: Lease, name: str, **fields) -> bool:

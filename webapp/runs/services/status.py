@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from webapp.runs.models import ACTIVE_STATUSES, EpochMetric, RunStatus, TrainingRun
+from webapp.runs.services import health
 from webapp.runs.services.conf import has_checkpoint
 from webapp.runs.services.control import RESUMABLE
 
@@ -82,6 +83,7 @@ def run_status(run: TrainingRun, *, since_epoch: int = 0) -> dict:
         "epochs": epochs,
         "best_epoch": run.best_epoch,
         "warnings": list(run.warnings or []),
+        "health": health.shown(run.health),
         "error": run.error,
         "traceback": run.traceback if run.status == RunStatus.FAILED else "",
         "worker": run.worker,

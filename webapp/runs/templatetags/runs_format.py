@@ -1,8 +1,18 @@
-"""Template filters of the runs pages: percentages, durations, parameter counts and shapes."""
+"""Template filters of the runs pages: times, percentages, durations, parameter counts and shapes."""
 
 from django import template
+from django.utils import dateformat, timezone
 
 register = template.Library()
+TIME_FORMAT = "M j, Y H:i:s"  # every time on the runs pages, server-drawn or live ("Dec 4, 2026 03:25:51")
+
+
+@register.filter
+def when(value):
+    """Format a time the one way the runs pages show times, in the site's time zone; None -> "—"."""
+    if value is None or value == "":
+        return "—"
+    return dateformat.format(timezone.localtime(value), TIME_FORMAT)
 
 
 @register.filter

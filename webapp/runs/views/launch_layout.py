@@ -6,7 +6,7 @@ SECTIONS = [
     ("Model", ["arch", "pretrained", "image_size"]),
     ("Training", ["epochs", "batch_size", "optimizer", "lr", "weight_decay", "scheduler", "warmup_epochs",
                   "label_smoothing", "augment", "patience"]),
-    ("Machine", ["mixed_precision", "device", "seed"]),
+    ("Machine", ["mixed_precision", "device", "gpus", "seed"]),
     ("Notes", ["notes"]),
 ]
 

@@ -48,8 +48,19 @@ def confused_pairs(matrix: list[list[int]], class_names: list[str], limit: int =
 
 
 def per_class_rows(metrics: dict) -> list[dict]:
-    """Return the per-class scores, worst recall (per-class accuracy) first."""
+    """Return the per-class scores, worst recall (per-class accuracy) first.
+
+    Each row's `link_pred` is the class its images are most often mistaken for (its errors come first, which is
+    what a person opening a class wants to see), or its own index when it has no errors; `errors` counts them.
+    """
+    matrix = metrics.get("confusion_matrix") or []
     rows = [dict(row) for row in metrics.get("per_class", [])]
+    for row in rows:
+        t = row["index"]
+        counts = matrix[t] if t < len(matrix) else []
+        wrong = [(count, p) for p, count in enumerate(counts) if p != t and count]
+        count, pred = max(wrong, key=lambda item: (item[0], -item[1])) if wrong else (0, t)
+        row["link_pred"], row["errors"] = pred, count
     rows.sort(key=lambda row: (row["recall"], row["f1"], row["index"]))
     return rows
 

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from webapp.runs.forms import EvaluateForm
 from webapp.runs.models import EvaluationStatus, RunStatus
+from webapp.runs.services import health
 from webapp.runs.services.access import get_evaluation, get_run
 from webapp.runs.services.evaluations import EvaluationRequestError, evaluate_on_version, weights_artifact
 from webapp.runs.views.matrix import MAX_GRID_CLASSES, confused_pairs, heatmap_rows, per_class_rows
@@ -44,12 +45,15 @@ def evaluation_detail(request, pk):
         "evaluation": evaluation,
         "run": evaluation.run,
         "summary": run_summary(evaluation.run),
+        "health": health.shown(evaluation.run.health) if evaluation.run_id else [],
+        "can_rerun": bool(evaluation.run_id) and health.can_rerun(evaluation.run),
         "grid": grid,
         "heatmap": heatmap_rows(matrix, names) if grid else None,
         "pairs": confused_pairs(matrix, names) if not grid else None,
         "class_count": len(names),
         "max_grid": MAX_GRID_CLASSES,
         "per_class": per_class,
+        "class_names": names,
         "macro": metrics.get("macro", {}),
         "weighted": metrics.get("weighted", {}),
         "nll": metrics.get("nll"),
@@ -72,7 +76,8 @@ def evaluation_status(request, pk):
 def run_evaluate(request, pk):
     """Evaluate a finished run's model on another dataset version and show the results."""
     run = get_run(request.user, pk)
-    form = EvaluateForm(request.POST or None, user=request.user, initial={"version": run.version_id})
+    form = EvaluateForm(request.POST or None, user=request.user, classes=run.version.class_names,
+                        initial={"version": run.version_id})
     finished = run.status == RunStatus.SUCCEEDED
     if request.method == "POST" and finished and form.is_valid():
         try:

@@ -9,16 +9,22 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from webapp.core.ids import parse_id
 from webapp.datasets.models import Dataset, DatasetVersion
 from webapp.runs.forms import LaunchForm
 from webapp.runs.models import ModelArtifact, RunStatus
+from webapp.runs.services import health
 from webapp.runs.services.access import get_run, primary_top1, visible_runs
 from webapp.runs.services.architectures import NETWORK_PREFIX
 from webapp.runs.services.control import RunStateError, cancel_run, rerun_initial, resume_run
 from webapp.runs.services.launch import launch_run
+from webapp.runs.services.recipes import RECIPE_KEY, augmentation_note
 from webapp.runs.services.status import run_status
+from webapp.runs.templatetags.runs_format import duration, when
 from webapp.runs.views.launch_layout import form_sections
 
+# Timings shown on their own rows of the run page, not among the phases of an attempt.
+STANDARD_TIMINGS = {"waited_s", "elapsed_s", "heartbeat_age_s", "train_seconds"}
 SORTS = {
     "newest": ("Newest first", ["-created_at", "-id"]),
     "oldest": ("Oldest first", ["created_at", "id"]),
@@ -36,9 +42,9 @@ def run_list(request):
     status, dataset, arch = (request.GET.get(key, "") for key in ("status", "dataset", "arch"))
     if status in RunStatus.values:
         runs = runs.filter(status=status)
-    if dataset.isdigit():
-        runs = runs.filter(version__dataset_id=int(dataset))
-    if arch:
+    if parse_id(dataset) is not None:
+        runs = runs.filter(version__dataset_id=parse_id(dataset))
+    if arch and "\x00" not in arch:  # PostgreSQL refuses NUL in text: no architecture is named with one
         runs = runs.filter(arch=arch)
     sort = request.GET.get("sort") if request.GET.get("sort") in SORTS else "newest"
     page = Paginator(runs.order_by(*SORTS[sort][1]), 50).get_page(request.GET.get("page"))
@@ -57,7 +63,19 @@ def run_list(request):
 
 
 def _render_form(request, form, *, source=None):
-    return render(request, "runs/new.html", {"form": form, "source": source, **form_sections(form)})
+    recipe_line = form.recipe.explanation if form.is_bound and form.recipe else ""
+    return render(request, "runs/new.html", {"form": form, "source": source, "recipe_line": recipe_line,
+                                             **form_sections(form)})
+
+
+@never_cache
+@require_GET
+def run_recipe_json(request):
+    """Answer the recipe the launch form's current choices would get, in one line, for the form to show."""
+    form = LaunchForm(request.GET, user=request.user)
+    form.is_valid()  # fills form.recipe once the data and architecture are known; other errors wait for Train
+    return JsonResponse({"recipe": form.recipe.explanation if form.recipe else "",
+                         "augmentation": augmentation_note(form.profile) if form.profile else ""})
 
 
 @require_http_methods(["GET", "POST"])
@@ -97,7 +115,32 @@ def status_payload(run) -> dict:
     has_weights = run.artifacts.filter(kind=ModelArtifact.Kind.WEIGHTS).exists()
     data["weights_url"] = reverse("run_weights", args=[run.pk]) if has_weights else None
     data["evaluate_url"] = reverse("run_evaluate", args=[run.pk]) if run.status == RunStatus.SUCCEEDED else None
+    data["model_card_url"] = (reverse("classify_model_card", args=["run", run.pk])
+                              if run.status == RunStatus.SUCCEEDED else None)
+    data["can_rerun_suggested"] = health.can_rerun(run)
+    # Times drawn by the server, so the live page writes them as the page does and in the same time zone.
+    data["shown_times"] = {name: when(getattr(run, name)) for name in ("created_at", "started_at", "finished_at")}
+    data["timings_text"] = timings_text(data["timings"], data["attempts"])
     return data
+
+
+PHASE_ORDER = ("cache_s", "fit_s", "evaluate_s", "total_s")
+
+
+def timings_text(timings: dict, attempts: int) -> str:
+    """Return the phase timings of the latest attempt in words, saying so after a resume.
+
+    "Training time" sums every attempt's epochs; these phases (cache, fit, evaluate, ...) are the latest
+    attempt's alone, so a resumed run names the attempt rather than show two times that seem to disagree.
+    """
+    # In the order the phases happen, not the stored order (PostgreSQL's jsonb sorts keys by length).
+    order = {key: i for i, key in enumerate(PHASE_ORDER)}
+    keys = sorted(timings, key=lambda key: (order.get(key, len(order)), key))
+    parts = [f"{key[:-2].replace('_', ' ')} {duration(timings[key])}" for key in keys
+             if key.endswith("_s") and key not in STANDARD_TIMINGS and isinstance(timings[key], int | float)]
+    if not parts:
+        return "—"
+    return (f"attempt {attempts} only: " if attempts > 1 else "") + " · ".join(parts)
 
 
 @require_GET
@@ -105,7 +148,9 @@ def run_detail(request, pk):
     """Show a run: status, live progress and curves, settings, where it ran, and what went wrong."""
     run = get_run(request.user, pk)
     payload = status_payload(run)
-    return render(request, "runs/detail.html", {"run": run, "status": payload, "config": sorted(run.config.items())})
+    config = sorted((key, value) for key, value in run.config.items() if key != RECIPE_KEY)
+    return render(request, "runs/detail.html", {"run": run, "status": payload, "config": config,
+                                                "recipe": run.config.get(RECIPE_KEY, "")})
 
 
 @never_cache
@@ -131,6 +176,19 @@ def _control(request, pk, action, done: str):
 def run_cancel(request, pk):
     """Ask a queued or running run to stop; it keeps its checkpoint."""
     return _control(request, pk, cancel_run, "Asked {run} to stop; it keeps its last checkpoint.")
+
+
+@require_POST
+def run_rerun_suggested(request, pk):
+    """Launch the run again with its health check's suggested settings and open the new run."""
+    run = get_run(request.user, pk)
+    try:
+        new = health.rerun_with_suggestions(request.user, run)
+    except health.RerunError as error:
+        messages.error(request, error.message)
+        return redirect("run_detail", pk=run.pk)
+    messages.success(request, f"{new} is queued with the suggested settings.")
+    return redirect("run_detail", pk=new.pk)
 
 
 @require_POST

@@ -1,0 +1,48 @@
+"""Perceptual hashes find resized, re-encoded and cropped copies, and groups flag split leakage."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+from skimage import data
+
+from training.datacheck.groups import group_pairs, leaking_pairs, near_pairs
+from training.datacheck.phash import as_signed, as_unsigned, hamming, phash
+from training.datacheck.planted import plant_and_score
+
+
+def test_a_hash_survives_a_round_trip_through_a_signed_database_column():
+    value = (1 << 64) - 3
+    assert -(1 << 63) <= as_signed(value) < (1 << 63)
+    assert as_unsigned(as_signed(value)) == value
+
+
+def test_near_pairs_use_the_threshold_and_groups_join_chains():
+    hashes = [0b0000, 0b0001, 0b0011, 0xFFFF_FFFF_FFFF_FFFF]
+    assert near_pairs(hashes, threshold=1) == [(0, 1), (1, 2)]
+    assert group_pairs(4, near_pairs(hashes, threshold=1)) == [[0, 1, 2]]
+    assert near_pairs(hashes, threshold=0) == []
+    with pytest.raises(ValueError):
+        near_pairs(hashes, threshold=-1)
+
+
+def test_only_pairs_across_splits_count_as_leakage():
+    pairs = [(0, 1), (1, 2)]
+    assert leaking_pairs(pairs, {0: "train", 1: "train", 2: "test"}) == [(1, 2)]
+
+
+def test_different_photos_hash_far_apart():
+    assert hamming(phash_of("astronaut"), phash_of("camera")) > 12
+
+
+def test_planted_copies_are_found_with_few_false_pairs():
+    photos = [getattr(data, name)() for name in ("astronaut", "camera", "coffee", "chelsea",
+                                                 "rocket", "brick", "coins", "horse", "clock")]
+    score = plant_and_score(photos, share=0.25, threshold=12)
+    assert score.planted >= 15
+    assert score.recall >= 0.8
+    assert score.precision >= 0.9
+
+
+def phash_of(name: str) -> int:
+    return phash(Image.fromarray(getattr(data, name)()))

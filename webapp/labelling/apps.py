@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class LabellingConfig(AppConfig):
+    """Label a dataset from the keyboard: the queue, each label's origin, and model suggestions."""
+
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "webapp.labelling"
+    label = "labelling"
+    verbose_name = "Labelling"
