@@ -97,7 +97,9 @@ def test_the_launch_page_offers_the_choice(owner_client, earlier):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_a_run_started_from_an_earlier_run_begins_far_better_than_from_scratch(owner, api_client, media):
+def test_a_run_started_from_an_earlier_run_begins_far_better_than_from_scratch(owner, api_client, media,
+                                                                              transactional_db):
+    # Committed rows: the run's heartbeat thread writes through a connection of its own.
     dataset, _ = digits_dataset(owner, per_class=30, size=16)
     api_client.force_authenticate(owner)
     # The built-in small CNN: from scratch its first epoch is near chance (0.1) on these 10 classes.
