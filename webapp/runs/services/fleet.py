@@ -8,17 +8,23 @@ counts only while its heartbeat is fresh (Worker.objects.alive()).
 from __future__ import annotations
 
 from webapp.core.models import Worker
+from webapp.runs.services import conf
 
 # On a CPU the activations of one training step grow with the pixel count: a ResNet at 4096 px holds 335 times
 # those of 224 px (tens of GB for a batch) and spends hours an epoch. 1024 px still trains, slowly.
 CPU_MAX_IMAGE_SIZE = 1024
-TRAINING_QUEUE = "gpu"  # the queue runs go to, whatever the worker's device
+
+
+def training_workers() -> list[Worker]:
+    """Return the alive workers of the queue runs go to (conf.run_queue(), whatever their device)."""
+    queue = conf.run_queue()
+    return [worker for worker in Worker.objects.alive().only("queues", "device", "devices")
+            if queue in worker.queues.split(",")]
 
 
 def fleet_has_cuda() -> bool:
     """Return whether an alive worker of the training queue trains on a CUDA GPU."""
-    return any(TRAINING_QUEUE in worker.queues.split(",") and worker.device.startswith("cuda")
-               for worker in Worker.objects.alive().only("queues", "device"))
+    return any(worker.device.startswith("cuda") for worker in training_workers())
 
 
 def device_problems(device: str, image_size: int) -> dict[str, str]:
@@ -38,8 +44,7 @@ def device_problems(device: str, image_size: int) -> dict[str, str]:
 
 def most_gpus() -> int:
     """Return the most GPUs one alive worker of the training queue has (0 when none has any)."""
-    return max((len(worker.devices) for worker in Worker.objects.alive().only("queues", "devices")
-                if TRAINING_QUEUE in worker.queues.split(",")), default=0)
+    return max((len(worker.devices) for worker in training_workers()), default=0)
 
 
 def gpus_problem(device: str, gpus: int) -> str | None:
