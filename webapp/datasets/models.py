@@ -92,6 +92,8 @@ class Image(models.Model):
     label = models.ForeignKey(DatasetClass, null=True, blank=True, on_delete=models.SET_NULL, related_name="images")
     split = models.CharField(max_length=10, choices=Split.choices, default=Split.UNASSIGNED)
     original_name = models.CharField(max_length=500, blank=True)  # display text only, never a path
+    # 64-bit DCT perceptual hash (training.datacheck.phash), stored signed to fit BIGINT; null until computed.
+    phash = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     deleted_at = models.DateTimeField(null=True, blank=True)
     source_import = models.ForeignKey("Import", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

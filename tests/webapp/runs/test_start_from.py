@@ -5,12 +5,11 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from tests.factories import digits_dataset, make_dataset, make_version, saved_run, tiny_network
+from tests.factories import digits_dataset, make_dataset, make_version, saved_run, tiny_network, wait_until_finished
 from webapp.classify.services.imported import import_model
 from webapp.runs.forms import LaunchForm
 from webapp.runs.models import ModelArtifact, RunStatus, TrainingRun
 from webapp.runs.services.control import rerun_initial
-from webapp.runs.worker import execute_run
 
 pytestmark = pytest.mark.django_db
 
@@ -96,10 +95,7 @@ def test_the_launch_page_offers_the_choice(owner_client, earlier):
 
 
 @pytest.mark.slow
-@pytest.mark.django_db(transaction=True)
-def test_a_run_started_from_an_earlier_run_begins_far_better_than_from_scratch(owner, api_client, media,
-                                                                              transactional_db):
-    # Committed rows: the run's heartbeat thread writes through a connection of its own.
+def test_a_run_started_from_an_earlier_run_begins_far_better_than_from_scratch(worker, owner, api_client):
     dataset, _ = digits_dataset(owner, per_class=30, size=16)
     api_client.force_authenticate(owner)
     # The built-in small CNN: from scratch its first epoch is near chance (0.1) on these 10 classes.
@@ -109,8 +105,7 @@ def test_a_run_started_from_an_earlier_run_begins_far_better_than_from_scratch(o
     def train(**extra):
         response = api_client.post("/api/runs/", {**settings_, **extra}, format="json")
         assert response.status_code == 201, response.json()
-        execute_run(response.json()["id"], worker="test")
-        run = TrainingRun.objects.get(pk=response.json()["id"])
+        run = wait_until_finished(response.json()["id"], timeout=240, log=worker.log)
         assert run.status == RunStatus.SUCCEEDED, (run.error, run.traceback)
         return run
 
