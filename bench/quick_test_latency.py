@@ -10,6 +10,9 @@ In one run, with the web server and workers started as `make run` starts them (b
 - round trip: the real request, timed until its answer (a 202 is polled until the answer comes, and counts
   in the time);
 interleaved round by round, first with nothing else running, then while the gpu worker trains a run.
+Where the round trip goes is printed too: "staged → answer" is the web thread's wait from the staged upload
+to the answer (the queue hop both ways plus the worker), "worker side" the task itself (decode, model,
+preview); the rest of the round trip is HTTP, authentication, the upload's parsing and staging.
 
     .venv/bin/python bench/quick_test_latency.py [--arch resnet18] [--size 48] [--calls 40] [--json out.json]
 """
@@ -108,7 +111,7 @@ def round_trip(browser: _live.Browser, run_id: int, image: bytes) -> tuple[float
 
 def measure(model_only: ModelOnly, browser, run_id: int, image: bytes, *, rounds: int, calls: int) -> dict:
     """Interleave rounds of model-only forwards and round trips (alternating which goes first)."""
-    model, trips, statuses, worker = [], [], [], []
+    model, trips, statuses, worker, waited = [], [], [], [], []
     for r in range(rounds):
         def models():
             model.extend(model_only() for _ in range(calls))
@@ -120,10 +123,12 @@ def measure(model_only: ModelOnly, browser, run_id: int, image: bytes, *, rounds
                 if status in (200, 202):
                     trips.append(seconds)
                     worker.append(timings.get("worker", float("nan")) * 1000)
+                    waited.append(timings.get("round_trip", float("nan")) * 1000)
         for step in ((models, requests) if r % 2 == 0 else (requests, models)):
             step()
     failed = sum(1 for s in statuses if s not in (200, 202))
     return {"model_ms": [t * 1000 for t in model], "round_trip_ms": [t * 1000 for t in trips], "worker_ms": worker,
+            "web_wait_ms": waited,
             "requests": len(statuses), "failed": failed, "answered_202": statuses.count(202)}
 
 
@@ -182,6 +187,7 @@ def main() -> None:
         print(f"{phase}: {found['requests']} requests, {found['failed']} failed, {found['answered_202']} answered 202")
         report[phase] = {"model_only": summary("model only", found["model_ms"]),
                          "round_trip": summary("round trip", found["round_trip_ms"]),
+                         "web_wait": summary("staged → answer", found["web_wait_ms"]),
                          "worker": summary("worker side of it", found["worker_ms"]),
                          "failed": found["failed"], "answered_202": found["answered_202"]}
     ratio = report["idle"]["round_trip"]["p50_ms"] / report["idle"]["model_only"]["p50_ms"]

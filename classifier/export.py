@@ -17,6 +17,7 @@ in favour of torch.export as well, but a .pt TorchScript file is still what C++ 
 from __future__ import annotations
 
 import copy
+import json
 import math
 import os
 import warnings
@@ -30,6 +31,7 @@ from torch import Tensor, nn
 # wrong weight, a wrong layer or a wrong preprocessing constant, which move logits by far more.
 DEFAULT_TOLERANCE = 1e-3
 DEFAULT_OPSET = 17
+TORCHSCRIPT_METADATA = "metadata.json"
 
 
 class ExportError(RuntimeError):
@@ -126,15 +128,19 @@ def _prepare(model: nn.Module, example: Tensor, path: str | os.PathLike) -> tupl
 
 def export_torchscript(
     model: nn.Module, example: Tensor, path: str | os.PathLike, *,
-    images: Tensor | None = None, tolerance: float = DEFAULT_TOLERANCE,
+    images: Tensor | None = None, tolerance: float = DEFAULT_TOLERANCE, metadata: dict[str, str] | None = None,
 ) -> dict:
-    """Trace the model to a TorchScript file and return the parity check against it on `images`."""
+    """Trace the model to a TorchScript file and return the parity check against it on `images`.
+
+    `metadata` (text keys and values: class names, mean/std, input size) goes into the file as the extra file
+    `metadata.json`, which `torch.jit.load(path, _extra_files={"metadata.json": ""})` reads back.
+    """
     cpu_model, example, path = _prepare(model, example, path)
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer warnings about shape asserts that do not apply here
             traced = torch.jit.trace(cpu_model, example, check_trace=False)
-            torch.jit.save(traced, str(path))
+            torch.jit.save(traced, str(path), _extra_files={TORCHSCRIPT_METADATA: json.dumps(metadata or {})})
     except Exception as error:
         raise ExportError(f"TorchScript export failed: {type(error).__name__}: {error}") from error
     return verify_torchscript(path, model, example if images is None else images, tolerance=tolerance)
@@ -163,8 +169,13 @@ def verify_torchscript(
 def export_onnx(
     model: nn.Module, example: Tensor, path: str | os.PathLike, *,
     images: Tensor | None = None, opset: int = DEFAULT_OPSET, tolerance: float = DEFAULT_TOLERANCE,
+    metadata: dict[str, str] | None = None,
 ) -> dict:
-    """Export the model to ONNX with a dynamic batch and return the onnxruntime parity check on `images`."""
+    """Export the model to ONNX with a dynamic batch and return the onnxruntime parity check on `images`.
+
+    `metadata` (text keys and values) goes into the model's metadata_props, which onnxruntime shows as
+    `session.get_modelmeta().custom_metadata_map`: a file that travels alone still says its classes and inputs.
+    """
     cpu_model, example, path = _prepare(model, example, path)
     # Under no_grad, nn.MultiheadAttention takes a fused fast path the ONNX exporter cannot translate.
     fastpath = torch.backends.mha.get_fastpath_enabled()
@@ -181,6 +192,8 @@ def export_onnx(
         raise ExportError(f"ONNX export failed: {type(error).__name__}: {error}") from error
     finally:
         torch.backends.mha.set_fastpath_enabled(fastpath)
+    if metadata:
+        _set_onnx_metadata(path, metadata)
     result = verify_onnx(path, model, example if images is None else images, tolerance=tolerance)
     return {**result, "opset": result["opset"] or opset}
 
@@ -202,6 +215,34 @@ def verify_onnx(
     result = check_parity(load, model, images, tolerance=tolerance)
     return {"format": "onnx", "path": str(path), **result, "opset": _onnx_opset(path),
             "library_versions": library_versions("onnx", "onnxruntime")}
+
+
+def _set_onnx_metadata(path: Path, metadata: dict[str, str]) -> None:
+    """Write text key/value pairs into an ONNX file's metadata_props, in place."""
+    import onnx
+
+    try:
+        proto = onnx.load(str(path))
+        onnx.helper.set_model_props(proto, {str(key): str(value) for key, value in metadata.items()})
+        onnx.save(proto, str(path))
+    except Exception as error:
+        raise ExportError(f"ONNX export failed writing its metadata: {type(error).__name__}: {error}") from error
+
+
+def model_metadata(*, arch: str, class_names: list[str], size: int, resize_size: int, mean, std) -> dict[str, str]:
+    """Return what a reader of an exported file needs to use it alone: classes and how to prepare an image."""
+    return {
+        "producer": "Lux",
+        "arch": arch,
+        "class_names": json.dumps(list(class_names)),
+        "input": f"images: float32 (batch, 3, {size}, {size}), RGB",
+        "input_size": str(size),
+        "resize_size": str(resize_size),
+        "preprocessing": f"resize the shorter side to {resize_size} px, centre-crop {size} px, scale to 0-1, "
+                         "subtract mean and divide by std per channel",
+        "mean": json.dumps([float(v) for v in mean]),
+        "std": json.dumps([float(v) for v in std]),
+    }
 
 
 def _onnx_opset(path: str | os.PathLike) -> int | None:

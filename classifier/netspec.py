@@ -50,6 +50,7 @@ class LayerShape:
     label: str
     out_shape: tuple[int, ...]
     params: int
+    formula: str = ""  # for convolutions and pools: the output side worked out, "1 + ⌊(32 − 3 + 2·1) / 1⌋ = 32"
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,12 @@ class LayerKind:
 def _window(size: int, kernel: int, stride: int, padding: int) -> int:
     """Return 1 + floor((size - kernel + 2*padding) / stride), the side of a conv or pool output."""
     return 1 + (size - kernel + 2 * padding) // stride
+
+
+def window_formula(size: int, fields: dict) -> str:
+    """Return the output-side formula with a layer's numbers filled in, as the lecture writes it."""
+    k, p, st = fields["kernel"], fields["padding"], fields["stride"]
+    return f"1 + ⌊({size} − {k} + 2·{p}) / {st}⌋ = {_window(size, k, st, p)}"
 
 
 def _conv_shape(shape, f):
@@ -229,7 +236,7 @@ def _check_fits(index: int, kind: str, fields: dict, label: str, shape: tuple) -
                         "so move it before the flatten (or global average pool)", index)
     if needs == "flat" and len(shape) == 3:
         raise SpecError(f"{where} needs a flat input but gets a {_describe(shape)} map: "
-                        "add {\"type\": \"flatten\"} (or globalavgpool) before it", index)
+                        "add a Flatten (or Global average pool) layer before it", index)
     if kind in ("maxpool", "avgpool") and 2 * fields["padding"] > fields["kernel"]:
         raise SpecError(f"{where}: padding {fields['padding']} is more than half the kernel "
                         f"{fields['kernel']}", index)
@@ -254,10 +261,12 @@ def _plan(spec: list[dict], image_size: int, num_classes: int, in_channels: int)
         label = KINDS[kind].label(fields)
         _check_fits(index, kind, fields, label, shape)
         out = KINDS[kind].shape(shape, fields)
+        formula = window_formula(shape[1], fields) if "kernel" in fields and len(shape) == 3 else ""
         if len(out) == 3 and out[1] < 1:
             raise SpecError(f"{_where(index, kind, label)} would shrink the {shape[1]}x{shape[2]} map to "
-                            f"{max(out[1], 0)}x{max(out[2], 0)}", index)
-        row = LayerShape(index, kind, label, out, KINDS[kind].params(shape, fields))
+                            f"{max(out[1], 0)}x{max(out[2], 0)} ({formula}): lower its kernel or stride, add "
+                            "padding, or remove a pool before it", index)
+        row = LayerShape(index, kind, label, out, KINDS[kind].params(shape, fields), formula)
         plan.append((row, kind, fields, shape))
         shape = out
     flat = shape[0] * shape[1] * shape[2] if len(shape) == 3 else shape[0]

@@ -9,12 +9,13 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from training.finetune import FINETUNE_MODES, finetune_defaults
 from training.optim import OPTIMIZERS, SCHEDULERS
 
 MIXED_PRECISION = ("auto", "bf16", "off")
 CHANNELS_LAST = ("auto", "on", "off")
 CLASS_BALANCE = ("none", "weights", "sampler")
-FINETUNE = ("full", "head", "lower_lr")
+FINETUNE = tuple(FINETUNE_MODES)
 DEVICES = ("auto", "cpu", "cuda")
 MONITOR = ("val_accuracy", "val_loss")
 
@@ -217,18 +218,18 @@ _FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
                    batch_size=64, epochs=20),
 }
 
-# Fine-tuning pretrained weights: the classic gentle recipe, SGD with momentum and a cosine decay.
-_PRETRAINED_OVERRIDES = dict(optimizer="sgd", lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-4,
-                             scheduler="cosine", warmup_epochs=0.0)
-
 
 def defaults_for(arch: str, *, pretrained: str | None = None) -> dict[str, Any]:
-    """Return good settings for `arch` (its family's recipe plus its default image size)."""
+    """Return good settings for `arch` (its family's recipe plus its default image size).
+
+    Starting from weights (`pretrained`: "imagenet" or a file) takes the family's fine-tune recipe on top
+    (training.finetune: a lower learning rate, fewer epochs, a warm-up).
+    """
     from classifier.registry import model_info
 
     info = model_info(arch)
     values = dict(_FAMILY_DEFAULTS[info.family], arch=arch, image_size=info.default_image_size)
     if pretrained is not None:
-        values.update(_PRETRAINED_OVERRIDES, pretrained=pretrained)
+        values.update(finetune_defaults(info.family), pretrained=pretrained)
     return values
 

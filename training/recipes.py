@@ -16,6 +16,7 @@ from typing import Any
 
 from training.config import defaults_for
 from training.data import DataSource
+from training.finetune import describe
 
 # (fewest, most) optimisation steps when training from scratch. Measured on 240 training images
 # (test accuracy, batch 32, one-cycle AdamW): ResNet-18-small on brick/grass/gravel patches 42% after
@@ -104,6 +105,13 @@ def recipe_for(arch: str, *, train_images: int, num_classes: int, median_size: t
                      f"keeping the best epoch's weights")
     line = (f"{train_images} training images → {epochs} epochs of {steps_per_epoch} step"
             f"{'s' if steps_per_epoch != 1 else ''}, batch {batch}, lr {lr:.2g}, {size} px")
+    if pretrained is not None:
+        left = [word for key, word in (("lr", "a lower learning rate"), ("epochs", "fewer epochs"),
+                                       ("warmup_epochs", "a warm-up")) if key not in given]
+        mode = describe(settings.get("finetune", "full"), settings.get("backbone_lr_scale", 0.1))
+        line += f"; fine-tuning from weights, {mode}"
+        if left:
+            line += f" ({', '.join(left)}: the {info.family} fine-tune defaults)"
     return Recipe(settings=settings, explanation=line, steps=epochs * steps_per_epoch,
                   steps_per_epoch=steps_per_epoch, notes=notes)
 

@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "webapp.classify",
     "webapp.weights",
     "webapp.labelling",
+    "webapp.datachecks",
+    "webapp.searches",
 ]
 
 MIDDLEWARE = [

@@ -8,9 +8,11 @@ urlpatterns = [
     path("accounts/", include("webapp.accounts.urls")),
     path("datasets/", include("webapp.datasets.urls")),
     path("datasets/", include("webapp.labelling.urls")),
+    path("datasets/", include("webapp.datachecks.urls")),
     path("runs/", include("webapp.runs.urls")),
     path("classify/", include("webapp.classify.urls")),
     path("weights/", include("webapp.weights.urls")),
+    path("searches/", include("webapp.searches.urls")),
     path("api/", include("webapp.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -9,11 +9,12 @@ from classifier.explain.features import (
     first_layer_filters,
     tile,
 )
-from classifier.explain.gradcam import GradCam, grad_cam
+from classifier.explain.gradcam import CamLayer, GradCam, cam_layers, choose_layer, grad_cam
 from classifier.explain.render import colorize, grid_png, heatmap_png, overlay, overlay_png, png_bytes, to_image
 
 __all__ = [
-    "GradCam", "attention_maps", "attention_rollout", "channel_grid", "colorize", "conv_stages",
+    "CamLayer", "GradCam", "attention_maps", "cam_layers", "choose_layer", "attention_rollout", "channel_grid",
+    "colorize", "conv_stages",
     "feature_maps", "filter_grid", "first_layer_filters", "grad_cam", "grid_png", "heatmap_png", "overlay",
     "overlay_png", "png_bytes", "rollout", "tile", "to_image",
 ]

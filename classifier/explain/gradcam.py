@@ -1,15 +1,19 @@
 """Grad-CAM: which parts of the image pushed the model towards a class (VGG, ResNet, custom CNNs).
 
 The layer rule, when no layer is given: the last leaf module, in execution order, whose output is a
-(B, C, h, w) map larger than 1x1 and that is not a pooling layer. For a ResNet that is the final ReLU of
-the last block (after the residual sum); for a VGG the last ReLU of the conv features (before the final
-max-pool, as in the Grad-CAM paper); for a network built from a layer spec, the last conv group before
-the global pool or flatten. A module called several times (ResNet blocks reuse one ReLU) counts by its
-last call, for an automatic and for an explicit layer alike.
+(B, C, h, w) map of at least 4x4 and that is not a pooling layer; if no layer's map is that large, the last
+one with the largest map. For a ResNet at 224 px that is the final ReLU of the last block (after the
+residual sum, 7x7); for a VGG the last ReLU of the conv features (before the final max-pool, as in the
+Grad-CAM paper); for a network built from a layer spec, the last conv group before the global pool or
+flatten. On small inputs the last maps shrink to 2x2, which can only say "this quarter": the rule then takes
+the last layer whose map still has 4x4 cells (a small VGG at 32 px: the 4x4 stage, not the 2x2 one).
+`cam_layers` lists every candidate with its map size, so a person can pick another. A module called several
+times (ResNet blocks reuse one ReLU) counts by its last call, for an automatic and for an explicit layer alike.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
@@ -18,6 +22,18 @@ from torch import Tensor, nn
 
 # Layers that only summarise a map: their output is no more spatial evidence than their input.
 _POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.LPPool2d)
+# The coarsest map the automatic rule takes when a finer one exists: 4x4 cells still say where, 2x2 barely.
+MIN_SIDE = 4
+
+
+@dataclass(frozen=True)
+class CamLayer:
+    """A layer Grad-CAM can explain through: its dotted name, module type and output map size."""
+
+    name: str
+    kind: str
+    height: int
+    width: int
 
 
 @dataclass(frozen=True)
@@ -69,14 +85,18 @@ def _is_spatial(output: object) -> bool:
     return isinstance(output, Tensor) and output.ndim == 4 and output.shape[-1] * output.shape[-2] > 1
 
 
-def _capture(model: nn.Module, layer: str | nn.Module | None) -> tuple[dict, list]:
-    """Register forward hooks that keep the target layer's last output; return (captured, handles)."""
-    captured: dict = {}
+def _capture(model: nn.Module, layer: str | nn.Module | None) -> tuple[OrderedDict, list]:
+    """Register forward hooks keeping spatial outputs, by name in order of last call; return (captured, handles).
+
+    With `layer` given only that layer is hooked; otherwise every leaf that is not a pooling layer.
+    """
+    captured: OrderedDict = OrderedDict()
 
     def keep(name: str):
         def hook(module, inputs, output):
             if _is_spatial(output):
-                captured["name"], captured["output"] = name, output  # later calls overwrite earlier ones
+                captured[name] = output  # a later call overwrites an earlier one and moves it to the end
+                captured.move_to_end(name)
 
         return hook
 
@@ -85,6 +105,40 @@ def _capture(model: nn.Module, layer: str | nn.Module | None) -> tuple[dict, lis
         return captured, [module.register_forward_hook(keep(name))]
     leaves = [(n, m) for n, m in model.named_modules() if not list(m.children()) and not isinstance(m, _POOLS)]
     return captured, [module.register_forward_hook(keep(name)) for name, module in leaves]
+
+
+def choose_layer(layers: list[CamLayer]) -> CamLayer:
+    """Return the layer the automatic rule explains through (see the module docstring)."""
+    if not layers:
+        raise ValueError("no layer outputs a spatial (B, C, h, w) map larger than 1x1; Grad-CAM needs one")
+    fine = [layer for layer in layers if min(layer.height, layer.width) >= MIN_SIDE]
+    if fine:
+        return fine[-1]
+    largest = max(layer.height * layer.width for layer in layers)
+    return [layer for layer in layers if layer.height * layer.width == largest][-1]
+
+
+def cam_layers(model: nn.Module, image: Tensor) -> list[CamLayer]:
+    """Return every layer Grad-CAM can use for this model and input size, in order of execution."""
+    if _is_vit(model):
+        return []
+    x = as_batch(image).to(model_device(model))  # (1, 3, H, W)
+    was_training = model.training
+    model.eval()
+    captured, handles = _capture(model, None)
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    return _described(model, captured)
+
+
+def _described(model: nn.Module, captured: OrderedDict) -> list[CamLayer]:
+    return [CamLayer(name=name, kind=type(model.get_submodule(name)).__name__, height=int(output.shape[-2]),
+                     width=int(output.shape[-1])) for name, output in captured.items()]
 
 
 def grad_cam(
@@ -102,20 +156,21 @@ def grad_cam(
         with torch.inference_mode(False), torch.enable_grad():
             x = x.clone().to(model_device(model)).requires_grad_(True)
             logits = model(x)  # (1, num_classes)
-            if "output" not in captured:
+            if not captured:
                 where = f"layer {_resolve(model, layer)[0]!r} does not" if layer is not None else "no layer does"
                 raise ValueError(f"{where} output a spatial (B, C, h, w) map larger than 1x1; Grad-CAM needs one")
+            name = choose_layer(_described(model, captured)).name if layer is None else next(iter(captured))
             chosen = int(logits[0].argmax()) if class_index is None else int(class_index)
             if not 0 <= chosen < logits.shape[1]:
                 raise ValueError(f"class_index must be in 0..{logits.shape[1] - 1}, got {class_index}")
-            activations = captured["output"]  # (1, C, h, w)
+            activations = captured[name]  # (1, C, h, w)
             # autograd.grad returns the gradient without accumulating into any parameter's .grad.
             (gradients,) = torch.autograd.grad(logits[0, chosen], activations)  # (1, C, h, w)
         weights = gradients.mean(dim=(2, 3), keepdim=True)  # (1, C, 1, 1): channel importance
         cam = F.relu((weights * activations).sum(dim=1, keepdim=True)).detach().float()  # (1, 1, h, w)
         cam = F.interpolate(cam, size=x.shape[-2:], mode="bilinear", align_corners=False)[0, 0]  # (H, W)
         return GradCam(heatmap=normalise_max(cam).cpu(), class_index=chosen,
-                       score=float(logits[0, chosen].detach()), layer=captured["name"])
+                       score=float(logits[0, chosen].detach()), layer=name)
     finally:
         for handle in handles:
             handle.remove()

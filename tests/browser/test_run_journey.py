@@ -2,6 +2,7 @@
 
 import io
 import random
+import re
 
 import pytest
 from PIL import Image as PILImage
@@ -83,6 +84,9 @@ def test_launch_watch_and_fix_a_label(page, owner, worker):
     page.wait_for_function("() => window.Chart && Chart.getChart('loss-chart')")  # scripts load after the DOM
     page.evaluate(WATCH)
     expect(page.locator("#run-status")).to_have_text("Succeeded", timeout=45_000)
+    expect(page.locator("#model-card-link")).to_be_visible()  # the live page offers what comes next
+    for moment in ("#run-started", "#run-finished"):  # written as the server writes them: "Dec 4, 2026 03:25:51"
+        expect(page.locator(moment)).to_have_text(re.compile(r"^[A-Z][a-z]{2} \d{1,2}, \d{4} \d{2}:\d{2}:\d{2}$"))
     assert page.evaluate("window.__sameDocument") is True  # no reload happened
     widths = [float(w.rstrip("%")) for w in page.evaluate("window.__widths")]
     assert widths[0] < 100 and widths[-1] == 100 and widths == sorted(widths), widths
@@ -121,6 +125,23 @@ def test_build_a_network_watching_its_shapes(page, owner):
     page.get_by_label("channels of layer 1").fill("12")
     expect(first_shape).to_have_text("12 × 32 × 32")  # no button pressed: it follows the typing
     expect(page.locator('tr.layer[data-index="1"] [data-role=params]')).to_have_text(f"{3 * 12 * 9 + 12:,}")
+    # The output side worked out as the lecture writes it, with the layer's own numbers.
+    expect(page.locator('tr.layer[data-index="1"] [data-role=formula]')).to_have_text("1 + ⌊(32 − 3 + 2·1) / 1⌋ = 32")
+    page.get_by_label("stride of layer 1").fill("2")
+    expect(page.locator('tr.layer[data-index="1"] [data-role=formula]')).to_have_text("1 + ⌊(32 − 3 + 2·1) / 2⌋ = 16")
+    page.get_by_label("stride of layer 1").fill("1")
+
+    # A layer goes anywhere, not only at the bottom: a dropout right after layer 1.
+    rows = page.locator("tr.layer")
+    count = rows.count()
+    page.locator("#add-type").select_option("dropout")
+    page.locator("#add-where").select_option("1")
+    page.get_by_role("button", name="Add layer").click()
+    expect(rows).to_have_count(count + 1)
+    expect(page.get_by_label("Type of layer 2", exact=True)).to_have_value("dropout")
+    expect(page.get_by_label("Type of layer 1", exact=True)).to_have_value("conv")
+    page.get_by_role("button", name="Remove layer 2").click()
+    page.locator("#add-where").select_option("end")
 
     rows = page.locator("tr.layer")
     before = rows.count()

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from classifier import create_model
-from classifier.explain import grad_cam
+from classifier.explain import CamLayer, cam_layers, choose_layer, grad_cam
 
 
 def total_hooks(model) -> int:
@@ -14,9 +14,10 @@ def total_hooks(model) -> int:
 @pytest.mark.parametrize(
     "name, size, expected_layer",
     [
-        ("resnet18_small", 32, "layer4.1.relu"),  # after the last residual sum
-        ("resnet18", 64, "layer4.1.relu"),
-        ("vgg11_bn_small", 32, "features.27"),  # the last ReLU of the features
+        ("resnet18_small", 32, "layer4.1.relu"),  # after the last residual sum (4x4)
+        ("resnet18", 224, "layer4.1.relu"),  # 7x7
+        ("resnet18", 64, "layer3.1.relu"),  # layer4 is 2x2 here: the last block with 4x4 cells
+        ("vgg11_bn_small", 32, "features.20"),  # the last ReLU at 4x4, not features.27 at 2x2
         ("custom", 32, "11"),  # default spec: the third conv group's ReLU, before the global pool
     ],
 )
@@ -67,10 +68,10 @@ def test_it_accepts_an_explicit_layer_by_name_or_module():
     model = create_model("resnet18_small", num_classes=3, image_size=16)
     image = torch.randn(3, 16, 16)
 
-    by_name = grad_cam(model, image, layer="layer3")
-    by_module = grad_cam(model, image, layer=model.layer3)
+    by_name = grad_cam(model, image, layer="layer2")
+    by_module = grad_cam(model, image, layer=model.layer2)
 
-    assert by_name.layer == by_module.layer == "layer3"
+    assert by_name.layer == by_module.layer == "layer2"
     assert torch.allclose(by_name.heatmap, by_module.heatmap)
     assert not torch.allclose(by_name.heatmap, grad_cam(model, image).heatmap)
     assert total_hooks(model) == 0
@@ -103,3 +104,21 @@ def test_it_sends_a_vit_to_attention_rollout():
     model = create_model("vit_tiny", num_classes=3, image_size=16)
     with pytest.raises(ValueError, match="attention_rollout"):
         grad_cam(model, torch.randn(3, 16, 16))
+
+
+def test_it_lists_the_layers_a_person_can_pick_with_their_map_sizes():
+    model = create_model("vgg11_bn_small", num_classes=5, image_size=32)
+    layers = cam_layers(model, torch.randn(3, 32, 32))
+    sizes = {layer.name: (layer.kind, layer.height) for layer in layers}
+    assert sizes["features.20"] == ("ReLU", 4) and sizes["features.27"] == ("ReLU", 2)
+    assert not any(kind == "MaxPool2d" for kind, _ in sizes.values())
+    # An explicit layer is honoured even when the rule would not choose it.
+    assert grad_cam(model, torch.randn(3, 32, 32), layer="features.27").layer == "features.27"
+    assert cam_layers(create_model("vit_tiny", num_classes=5, image_size=32), torch.randn(3, 32, 32)) == []
+
+
+def test_the_rule_falls_back_to_the_largest_map_when_none_is_4x4():
+    layers = [CamLayer("a", "ReLU", 3, 3), CamLayer("b", "ReLU", 3, 3), CamLayer("c", "ReLU", 2, 2)]
+    assert choose_layer(layers).name == "b"
+    with pytest.raises(ValueError, match="Grad-CAM needs one"):
+        choose_layer([])

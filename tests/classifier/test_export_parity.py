@@ -146,3 +146,28 @@ def test_compare_logits_fails_on_shape_mismatch_or_nan():
 def test_a_file_that_cannot_be_written_raises_export_error(export, models, images, tmp_path):
     with pytest.raises(ExportError, match="export failed"):
         export(models["custom"], images[:1], tmp_path, images=images)  # a folder, not a file
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "pt"])
+def test_an_exported_file_carries_its_classes_and_preprocessing(fmt, models, images, tmp_path):
+    import onnxruntime
+
+    from classifier.export import TORCHSCRIPT_METADATA, model_metadata
+
+    metadata = model_metadata(arch="custom", class_names=["cat", "dog", "owl", "émeu", "ant"], size=SIZE,
+                              resize_size=18, mean=(0.5, 0.4, 0.3), std=(0.2, 0.2, 0.25))
+    path = tmp_path / f"custom.{fmt}"
+    export = {"onnx": export_onnx, "pt": export_torchscript}[fmt]
+    assert export(models["custom"], images[:1], path, images=images, metadata=metadata)["passed"]
+
+    if fmt == "onnx":
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        found = session.get_modelmeta().custom_metadata_map
+    else:
+        extra = {TORCHSCRIPT_METADATA: ""}
+        torch.jit.load(str(path), _extra_files=extra)
+        found = json.loads(extra[TORCHSCRIPT_METADATA])
+    assert json.loads(found["class_names"]) == ["cat", "dog", "owl", "émeu", "ant"]
+    assert json.loads(found["mean"]) == pytest.approx([0.5, 0.4, 0.3])
+    assert json.loads(found["std"]) == pytest.approx([0.2, 0.2, 0.25])
+    assert (found["input_size"], found["resize_size"], found["arch"]) == (str(SIZE), "18", "custom")

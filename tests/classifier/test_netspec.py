@@ -58,7 +58,8 @@ def test_empty_spec_is_just_a_head():
 @pytest.mark.parametrize(
     "spec, size, layer, message",
     [
-        ([CONV, POOL, POOL, POOL, POOL], 8, 5, r"layer 5 \(max-pool 2x2\) would shrink the 1x1 map to 0x0"),
+        ([CONV, POOL, POOL, POOL, POOL], 8, 5, r"layer 5 \(max-pool 2x2\) would shrink the 1x1 map to 0x0 "
+                                               r"\(1 \+ ⌊\(1 − 2 \+ 2·0\) / 2⌋ = 0\): lower its kernel"),
         ([{"type": "conv", "channels": 4, "kernel": 7, "padding": 0}], 5, 1, "would shrink the 5x5 map to 0x0"),
         ([{"type": "convv", "channels": 4}], 8, 1, "unknown type 'convv'; did you mean 'conv'"),
         ([{"channels": 4}], 8, 1, 'layer 1 has no "type"'),
@@ -71,8 +72,8 @@ def test_empty_spec_is_just_a_head():
         ([{"type": "dropout", "p": 1}], 8, 1, "'p' must be below 1"),
         ([{"type": "flatten"}, CONV], 8, 2, r"layer 2 \(conv 3x3, 8 channels\) comes after the map was flattened"),
         ([{"type": "flatten"}, {"type": "flatten"}], 8, 2, "already flat"),
-        ([{"type": "linear", "features": 10}], 8, 1, r"needs a flat input but gets a 3x8x8 map: add \{\"type\": "
-                                                     r"\"flatten\"\}"),
+        ([{"type": "linear", "features": 10}], 8, 1, r"needs a flat input but gets a 3x8x8 map: add a Flatten "
+                                                     r"\(or Global average pool\) layer before it"),
         ([{"type": "maxpool", "kernel": 2, "padding": 2}], 8, 1, "padding 2 is more than half the kernel 2"),
         ([{"type": "conv", "channels": 2048}, {"type": "flatten"}, {"type": "linear", "features": 4096}], 32, 3,
          r"more than the 100,000,000 allowed; layer 3 \(linear, 4096 features\) alone has"),

@@ -6,8 +6,9 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from training.datacheck.groups import group_pairs, leaking_pairs, near_pairs
-from training.datacheck.phash import as_signed, as_unsigned, hamming, phash
+from training.datacheck.confirm import aligned_similarity, confirmed
+from training.datacheck.groups import group_pairs, leaking_pairs, near_pairs, near_pairs_cropped
+from training.datacheck.phash import as_signed, as_unsigned, crop_hashes, hamming, phash
 from training.datacheck.planted import plant_and_score
 
 
@@ -46,3 +47,26 @@ def test_planted_copies_are_found_with_few_false_pairs():
 
 def phash_of(name: str) -> int:
     return phash(Image.fromarray(getattr(data, name)()))
+
+
+def test_a_cropped_copy_is_found_by_its_crops_and_confirmed_while_a_look_alike_is_not():
+    photo = Image.fromarray(data.astronaut()).convert("RGB")
+    original = photo.crop((150, 30, 246, 126))  # the face
+    copy = original.crop((6, 1, 93, 88))  # 9% cropped, off-centre
+    neighbour = photo.crop((150, 126, 246, 222))  # the tile just below: same photo, other content
+    images = [original, copy, neighbour]
+    hashes = [phash(im) for im in images]
+    pairs = near_pairs_cropped(hashes, [crop_hashes(im) for im in images], threshold=10)
+    assert (0, 1) in pairs
+    assert hamming(hashes[0], hashes[1]) > min(hamming(c, hashes[1]) for c in crop_hashes(original))
+    assert aligned_similarity(original, copy) >= 0.93
+    assert aligned_similarity(original, neighbour) < 0.93
+    assert confirmed([(0, 1), (0, 2)], images.__getitem__) == [(0, 1)]
+
+
+def test_crop_aware_pairs_agree_with_whole_hash_pairs_when_crops_are_the_whole_hash():
+    hashes = [0b0000, 0b0001, 0b0011, 0xFFFF_FFFF_FFFF_FFFF]
+    assert near_pairs_cropped(hashes, [[h] for h in hashes], threshold=1) == near_pairs(hashes, threshold=1)
+    assert near_pairs_cropped(hashes, [[h] for h in hashes], threshold=1, chunk=1) == [(0, 1), (1, 2)]
+    with pytest.raises(ValueError):
+        near_pairs_cropped(hashes, [[h] for h in hashes[:3]], threshold=1)

@@ -1,4 +1,4 @@
-"""Fixtures every web app test may use: a private media folder."""
+"""Fixtures every web app test may use: a private media folder, and an empty cache."""
 
 from pathlib import Path
 
@@ -15,3 +15,11 @@ def media(settings, tmp_path) -> Path:
     root.mkdir()
     settings.MEDIA_ROOT = root  # a Path, as settings.py makes it
     return root
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Start every test with an empty cache: ids and revisions repeat between tests, so cached answers would too."""
+    from django.core.cache import cache
+
+    cache.clear()

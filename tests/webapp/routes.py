@@ -106,12 +106,33 @@ PAGE_ROUTES: dict[str, list[Visit]] = {
     "label_queue": visit(ds(), GET=200),
     "label_image": visit(ds(), GET=405, POST=400),  # an empty body names no image
     "label_undo": visit(ds(), GET=405, POST=400),  # an empty body names no label
+    "label_prelabel": visit(ds(), GET=405, POST=302),  # an empty body names no model: back, saying so
+    "label_prelabel_status": visit(ds(), GET=200),
+    "label_prelabel_cancel": visit(ds(), GET=405, POST=302),  # the world's job has finished: back, saying so
+    "label_bulk": visit(ds(), GET=200, POST=400),  # an empty body names no class
+    "label_batch_undo": visit(ds(batch_pk=lambda w: w.label_batch.pk), GET=405, POST=302),
+    "label_grid": visit(ds(), GET=200, POST=302),  # an empty body: back to the grid, saying why
+    "label_retrain": visit(ds(), GET=405, POST=302),  # no new labels since the suggestions: back, saying so
+    "datachecks_page": visit(ds(), GET=200),
+    "datachecks_run": visit(ds(), GET=405, POST=302),  # an empty body: the default threshold
+    "datachecks_status": visit(ds(), GET=200),
+    "datachecks_fix": visit(ds(), GET=405, POST=400),  # an empty body names no group
+    "datachecks_labels": visit(ds(), GET=200),
+    "datachecks_labels_run": visit(ds(), GET=405, POST=400),  # the world's version is too small to check
+    "datachecks_labels_act": visit(ds(), GET=405, POST=400),  # an empty body names no suspect
+    "datachecks_outliers": visit(ds(), GET=200),
+    "datachecks_outliers_run": visit(ds(), GET=405, POST=302),  # the world's run embeds its version
+    "datachecks_similar": visit(ds(image_pk=lambda w: w.image.pk), GET=200),
     "run_detail": visit(pk("run"), GET=200),
     "run_status": visit(pk("run"), GET=200),
     "run_cancel": visit(pk("run"), GET=405, POST=302),
+    "search_detail": visit(pk("search"), GET=200),
+    "search_status": visit(pk("search"), GET=200),
+    "search_cancel": visit(pk("search"), GET=405, POST=302),  # the world's search has finished: back, saying so
     "run_resume": visit(pk("run"), GET=405, POST=302),
     "run_rerun": visit(pk("run"), GET=200),
     "run_rerun_suggested": visit(pk("run"), GET=405, POST=302),  # no warnings: back to the run, saying so
+    "run_retrain": visit(pk("run"), GET=405, POST=302),  # back to the run, saying why it cannot (run-retrain)
     "run_evaluate": visit(pk("run"), GET=200, POST=200),
     "run_weights": visit(pk("run"), GET=200),
     "evaluation_detail": visit(pk("evaluation"), GET=200),
@@ -162,10 +183,16 @@ API_ROUTES: dict[str, list[Visit]] = {
     "dataset-import-items": visit(pk("upload"), GET=200),
     "dataset-version-detail": visit(pk("version"), GET=200),
     "dataset-version-export": visit(pk("version"), GET=200),
+    "data-check-detail": visit(pk("data_check"), GET=200),
+    "data-check-act": visit(pk("data_check"), POST=400),  # an empty body names no suspect
     "run-detail": visit(pk("run"), GET=200),
     "run-cancel": visit(pk("run"), POST=409),
+    "search-detail": visit(pk("search"), GET=200),
+    "search-cancel": visit(pk("search"), POST=409),  # the world's search has finished
     "run-resume": visit(pk("run"), POST=409),
     "run-rerun": visit(pk("run"), POST=409),  # the world's run has no health warnings to follow
+    # The world's run has a layer list but no network of its own (as after its network was deleted): refused, saying so.
+    "run-retrain": visit(pk("run"), POST=409),
     "run-epochs": visit(pk("run"), GET=200),
     "run-live-status": visit(pk("run"), GET=200),
     "run-evaluate": visit(pk("run"), POST=400),
@@ -184,6 +211,13 @@ API_ROUTES: dict[str, list[Visit]] = {
     "classify-explanation-detail": visit(pk("explanation"), GET=200, DELETE=204),
     "classify-explanation-png": visit(lambda w: {"pk": w.explanation.pk, "kind": "input"}, GET=200),
     "classify-predict-detail": visit(lambda w: {"ticket": w.quick_ticket}, GET=202),
+    "labelling-prelabel-job-detail": visit(pk("prelabel_job"), GET=200),
+    "labelling-prelabel-job-cancel": visit(pk("prelabel_job"), POST=409),  # it has finished
+    "labelling-label-detail": visit(pk("label_event"), GET=200),
+    "labelling-label-undo": visit(pk("label_event"), POST=409),  # already undone
+    "labelling-batch-detail": visit(pk("label_batch"), GET=200),
+    "labelling-batch-undo": visit(pk("label_batch"), POST=409),  # already undone
+    "labelling-retrain-detail": visit(pk("retrain"), GET=200),
 }
 
 ROUTES = {**PAGE_ROUTES, **API_ROUTES}

@@ -223,14 +223,14 @@ def test_a_one_batch_run_of_three_epochs_trains_under_the_one_cycle_schedule(wor
 
 PARAMS = ["status", "dataset", "version", "arch", "network", "sort", "page", "run", "runs", "label", "split", "q",
           "search", "per_page", "back", "outcome", "class", "min_confidence", "max_confidence", "low", "errors",
-          "model", "source", "next"]
+          "model", "source", "next", "threshold", "check", "kind"]
 PAGES_WITHOUT_IDS = ["dashboard", "dataset_list", "dataset_create", "run_list", "run_new", "run_compare",
                      "network_new", "classify_home", "classify_job_new", "classify_model_import",
                      "classify_explain_new", "accounts", "api_token"]
 # The pages whose views read request.GET: each of their parameters is also sent on its own.
 READERS = {"run_list", "run_new", "run_compare", "dataset_browse", "image_detail", "import_detail",
            "evaluation_cell", "classify_job", "classify_job_csv", "classify_job_json", "classify_home",
-           "classify_job_new", "classify_explain_new"}
+           "classify_job_new", "classify_explain_new", "datachecks_page", "datachecks_labels", "datachecks_status"}
 
 
 def _get_pages(world) -> list[tuple[str, str]]:

@@ -2,7 +2,8 @@
 
 A dataset with classes, images, an import and a frozen version; a succeeded run with saved weights, an
 evaluation, a finished export and a custom network; a finished and a pending classification job with
-predictions and thumbnails; an explanation with its picture; an imported model; a quick test still running.
+predictions and thumbnails; an explanation with its picture; an imported model; a quick test still running;
+a finished search whose member (and winner) is the run.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from tests.factories import colour_image, make_evaluation, make_version, png, sa
 from webapp.classify.models import ClassificationJob, Explanation, ExplanationStatus, JobInput, JobStatus, Prediction
 from webapp.classify.services.imported import import_model
 from webapp.classify.services.quick import TASK_NAME as QUICK_TASK
+from webapp.datachecks.models import DataCheck
 from webapp.datasets.models import Import, ImportItem, ImportKind, ImportStatus, VersionEntry
 from webapp.runs.models import ModelArtifact
+from webapp.searches.models import Search, SearchMember, SearchStatus
 
 
 def _webp(pixels) -> bytes:
@@ -49,6 +52,26 @@ def _job(owner, run, *, status: str, files: int) -> ClassificationJob:
                                       thumbnail=thumbnail, predicted_index=0, confidence=0.9,
                                       topk=[[0, 0.9], [1, 0.06], [2, 0.04]])
     return job
+
+
+def _labelling(owner, dataset, run, image, label) -> dict:
+    """Return a finished pre-label job with one suggestion, a label and a batch already undone, and a retrain."""
+    from django.utils import timezone
+
+    from webapp.labelling.models import LabelBatch, LabelEvent, PrelabelJob, Retrain, Suggestion
+
+    job = PrelabelJob.objects.create(dataset=dataset, created_by=owner, model_ref=f"run:{run.pk}", model_label=str(run),
+                                     class_names=list(run.version.class_names), status="succeeded", total=1, done=1,
+                                     finished_at=timezone.now())
+    Suggestion.objects.create(job=job, dataset=dataset, image=image, model_ref=job.model_ref, label_name=label.name,
+                              label=label, topk=[[label.name, 0.9]], confidence=0.9, margin=0.8, entropy=0.3)
+    batch = LabelBatch.objects.create(dataset=dataset, job=job, model_ref=job.model_ref, label=label,
+                                      label_name=label.name, user=owner, undone_at=timezone.now())
+    event = LabelEvent.objects.create(dataset=dataset, image=image, label=label, label_name=label.name, user=owner,
+                                      undone_at=timezone.now())
+    retrain = Retrain.objects.create(dataset=dataset, source=job, run=run, created_by=owner, prelabel=job,
+                                     followed_at=timezone.now())
+    return {"prelabel_job": job, "label_batch": batch, "label_event": event, "retrain": retrain}
 
 
 def build_world(owner) -> SimpleNamespace:
@@ -85,6 +108,10 @@ def build_world(owner) -> SimpleNamespace:
     quick_ticket = f"{owner.pk}-{'0' * 32}"
     TaskResult.objects.create(task_id=quick_ticket, task_name=QUICK_TASK, status="STARTED")
 
+    search = Search.objects.create(owner=owner, dataset=dataset, version=version, budget_minutes=5,
+                                   status=SearchStatus.SUCCEEDED, winner=run, deadline_at=run.created_at)
+    SearchMember.objects.create(search=search, run=run, rung=0, arch=run.arch, lr=run.config["lr"], epochs=3, budget=3)
+
     weights_file = (Path(settings.MEDIA_ROOT) / weights.path).read_bytes()
     imported = import_model(owner, name="world import", upload=SimpleUploadedFile("world.safetensors", weights_file))
     return SimpleNamespace(
@@ -93,4 +120,7 @@ def build_world(owner) -> SimpleNamespace:
         export=export, network=tiny_network(owner, name="world net"), explanation=explanation, imported=imported,
         job=_job(owner, run, status=JobStatus.SUCCEEDED, files=2),
         pending_job=_job(owner, run, status=JobStatus.PENDING, files=1), quick_ticket=quick_ticket,
+        **_labelling(owner, dataset, run, images[0], classes[0]),
+        data_check=DataCheck.objects.get(version=version),  # recorded as the version was frozen
+        search=search,
     )

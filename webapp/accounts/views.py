@@ -12,6 +12,7 @@ from rest_framework.authtoken.models import Token
 
 from webapp.accounts.forms import AccountForm, NewAccountForm
 from webapp.accounts.models import FirstAccountClaim
+from webapp.api.snippets import predict_snippets
 
 User = get_user_model()
 
@@ -77,7 +78,7 @@ def accounts(request):
 def api_token(request):
     """Show the user's API token, if they have one."""
     token = Token.objects.filter(user=request.user).first()
-    return render(request, "accounts/api_token.html", {"token": token})
+    return render(request, "accounts/api_token.html", {"token": token, "snippets": predict_snippets(request)})
 
 
 @require_POST

@@ -5,8 +5,11 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 import webapp.classify.api  # noqa: F401  (registers its viewsets before router.urls is read)
+import webapp.datachecks.api  # noqa: F401  (registers its viewsets before router.urls is read)
 import webapp.datasets.api  # noqa: F401  (registers its viewsets before router.urls is read)
+import webapp.labelling.api  # noqa: F401  (registers its viewsets before router.urls is read)
 import webapp.runs.api  # noqa: F401  (registers its viewsets before router.urls is read)
+import webapp.searches.api  # noqa: F401  (registers its viewsets before router.urls is read)
 import webapp.weights.api  # noqa: F401  (registers its viewsets before router.urls is read)
 from webapp.api.router import router
 from webapp.api.views import me, not_found

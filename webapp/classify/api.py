@@ -201,7 +201,8 @@ class ExplanationViewSet(VisibleToUserMixin, mixins.ListModelMixin, mixins.Retri
         body.is_valid(raise_exception=True)
         data = body.validated_data
         explanation = create_explanation(request.user, data["model"], data=data["image"],
-                                         name=data["image"].name, class_index=data.get("class_index"))
+                                         name=data["image"].name, class_index=data.get("class_index"),
+                                         layer=data.get("layer", ""))
         answer = s.ExplanationSerializer(explanation).data
         if finished(explanation):
             return Response(answer, status=status.HTTP_201_CREATED)

@@ -174,6 +174,7 @@ class Explanation(OwnedModel):
     image = models.CharField(max_length=300)  # storage name of the explained image
     original_name = models.CharField(max_length=500, blank=True)
     class_index = models.IntegerField(null=True, blank=True)  # None: the top class
+    layer = models.CharField(max_length=200, blank=True)  # Grad-CAM's layer; "": the automatic rule's choice
     status = models.CharField(max_length=10, choices=ExplanationStatus.choices, default=ExplanationStatus.QUEUED)
     error = models.TextField(blank=True)
     result = models.JSONField(default=dict, blank=True)  # what the worker made: classes, method, PNG names

@@ -177,8 +177,8 @@ class ExplanationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Explanation
-        fields = ["id", "model_ref", "model_label", "original_name", "class_index", "status", "error", "result",
-                  "created_at", "pictures", "status_url"]
+        fields = ["id", "model_ref", "model_label", "original_name", "class_index", "layer", "status", "error",
+                  "result", "created_at", "pictures", "status_url"]
         read_only_fields = fields
 
     def get_status_url(self, explanation) -> str:
@@ -194,6 +194,11 @@ class ExplainRequestSerializer(serializers.Serializer):
     image = serializers.FileField()
     class_index = serializers.IntegerField(required=False, min_value=0,
                                            help_text="The class to explain; empty: the top class.")
+    layer = serializers.RegexField(
+        r"^[A-Za-z0-9_.]{1,200}$", required=False, allow_blank=True,
+        help_text="Grad-CAM's layer, a dotted module name as in `result.layers` of an earlier explanation; empty: "
+                  "the last layer whose map has at least 4x4 cells. A name the model does not have fails the "
+                  "explanation with the reason.")
 
 
 # ---- query parameters: documented from these and validated by them, so a malformed one is a 400

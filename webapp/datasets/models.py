@@ -3,7 +3,9 @@
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from webapp.core.ownership import OwnedModel
@@ -38,6 +40,8 @@ class Dataset(OwnedModel):
     updated_at = models.DateTimeField(default=timezone.now)
     # Bumped on every change to images, classes or splits; a version records the revision it froze.
     revision = models.PositiveIntegerField(default=0)
+    # Live images, recounted by touch() (which every change calls), so no page counts a dataset's images.
+    image_count = models.PositiveIntegerField(default=0, editable=False)
     # Asked once about the data, not per run: what training may do to these images without changing
     # what they show. Every run launched on the dataset trains with the answers (TrainConfig mirror/rotate).
     allow_mirror = models.BooleanField(
@@ -58,8 +62,14 @@ class Dataset(OwnedModel):
         return self.name
 
     def touch(self) -> None:
-        """Record that the dataset changed (relabel, upload, delete, split)."""
-        Dataset.objects.filter(pk=self.pk).update(revision=models.F("revision") + 1, updated_at=timezone.now())
+        """Record that the dataset changed (relabel, upload, delete, split) and recount its live images."""
+        rows = Dataset.objects.filter(pk=self.pk)
+        with transaction.atomic():
+            # The first update takes the row's lock (held to commit), so on PostgreSQL the count, a statement
+            # of its own, sees every change committed before it: the last of concurrent uploads counts all.
+            rows.update(revision=models.F("revision") + 1, updated_at=timezone.now())
+            live = Image.objects.filter(dataset=OuterRef("pk"), deleted_at__isnull=True).order_by().values("dataset")
+            rows.update(image_count=Coalesce(Subquery(live.annotate(n=models.Count("pk")).values("n")), 0))
 
 
 class DatasetClass(models.Model):
@@ -75,6 +85,9 @@ class DatasetClass(models.Model):
 
     def __str__(self):
         return self.name
+
+
+LIVE = models.Q(deleted_at__isnull=True)
 
 
 class Image(models.Model):
@@ -103,7 +116,15 @@ class Image(models.Model):
         indexes = [
             models.Index(fields=["dataset", "label", "split"]),
             models.Index(fields=["dataset", "sha256"]),
-            models.Index(fields=["dataset", "-created_at", "-id"], name="image_browse_order"),
+            # Partial indexes of live images: the browse order whole, by class and by split (keyset pages read
+            # only the rows they show), and the health numbers read from one index, never from the table.
+            models.Index(fields=["dataset", "-created_at", "-id"], name="image_browse_order", condition=LIVE),
+            models.Index(fields=["dataset", "label", "-created_at", "-id"], name="image_class_order", condition=LIVE),
+            models.Index(fields=["dataset", "split", "-created_at", "-id"], name="image_split_order", condition=LIVE),
+            models.Index(fields=["dataset", "label", "split", "width", "height"], name="image_health",
+                         condition=LIVE),
+            # A file-name search reads names from here, a fraction of the table's bytes (LIKE '%x%' cannot seek).
+            models.Index(fields=["dataset", "original_name"], name="image_name", condition=LIVE),
         ]
         constraints = [
             # Exact duplicates are never stored twice in one dataset (among live images).

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from webapp.labelling.views import label
+from webapp.labelling.views import bulk, label, prelabel
 
 D = "<int:pk>/label/"
 
@@ -11,4 +11,11 @@ urlpatterns = [
     path(D + "queue/", label.label_queue, name="label_queue"),
     path(D + "images/", label.label_image, name="label_image"),
     path(D + "undo/", label.label_undo, name="label_undo"),
+    path(D + "prelabel/", prelabel.start, name="label_prelabel"),
+    path(D + "prelabel/status/", prelabel.status, name="label_prelabel_status"),
+    path(D + "prelabel/cancel/", prelabel.cancel, name="label_prelabel_cancel"),
+    path(D + "retrain/", prelabel.retrain, name="label_retrain"),
+    path(D + "bulk/", bulk.bulk, name="label_bulk"),
+    path(D + "batches/<int:batch_pk>/undo/", bulk.undo_batch, name="label_batch_undo"),
+    path(D + "grid/", bulk.grid, name="label_grid"),
 ]

@@ -22,6 +22,7 @@ from webapp.runs.services.control import RunStateError, cancel_run, resume_run
 from webapp.runs.services.evaluations import evaluate_on_version
 from webapp.runs.services.launch import launch_run
 from webapp.runs.services.networks import network_shapes
+from webapp.runs.services.retrain import RetrainError, retrain
 from webapp.runs.services.status import run_status
 
 
@@ -73,7 +74,12 @@ class RunViewSet(VisibleToUserMixin, mixins.ListModelMixin, mixins.RetrieveModel
             errors = {("non_field_errors" if k == "__all__" else k): v for k, v in form.errors.items()}
             return Response(errors, status=status.HTTP_400_BAD_REQUEST)
         run = launch_run(request.user, form.resolved)
-        return Response(s.RunDetailSerializer(self.get_queryset().get(pk=run.pk)).data, status=status.HTTP_201_CREATED)
+        return self._created(run)
+
+    def _created(self, run) -> Response:
+        """Answer 201 with the new run in full."""
+        serializer = s.RunDetailSerializer(self.get_queryset().get(pk=run.pk), context=self.get_serializer_context())
+        return Response(serializer.data, status=status.HTTP_201_CREATED)
 
     def _act(self, fn):
         run = self.get_object()
@@ -108,7 +114,20 @@ class RunViewSet(VisibleToUserMixin, mixins.ListModelMixin, mixins.RetrieveModel
             run = health.rerun_with_suggestions(request.user, self.get_object())
         except health.RerunError as exc:
             return Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)
-        return Response(s.RunDetailSerializer(self.get_queryset().get(pk=run.pk)).data, status=status.HTTP_201_CREATED)
+        return self._created(run)
+
+    @extend_schema(summary="Retrain with the new labels: freeze the run's dataset as it is now and launch a run on "
+                           "it starting from this run, with its settings (409 when the run did not succeed, has "
+                           "no weights, or the data can no longer train)", request=None,
+                   responses=answers({201: s.RunDetailSerializer}, 401, 404, 409))
+    @action(detail=True, methods=["post"])
+    def retrain(self, request, pk=None):
+        """Launch a run on the dataset's current labels (frozen now if changed), starting from this run's model."""
+        try:
+            run = retrain(request.user, self.get_object())
+        except RetrainError as exc:
+            return Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)
+        return self._created(run)
 
     @extend_schema(summary="Per-epoch metrics (the curves)",
                    responses=answers({200: s.EpochMetricSerializer(many=True)}))

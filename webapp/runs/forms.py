@@ -42,6 +42,8 @@ MAX_GPUS = 64  # one machine's worth: a run never spans machines
 # waits on the exchange of gradients between devices).
 GPUS_HELP = ("Empty: 1. More trains one model on that many GPUs of one worker (DistributedDataParallel), each "
              "taking its share of every batch; with the CPU as device, that many processes share its cores.")
+FINETUNE_CHOICES = [("full", "Every layer (full)"), ("head", "The final layer only (the rest frozen)"),
+                    ("lower_lr", "Every layer, the backbone at 0.1× the head's learning rate")]
 MAX_NOTES = 10_000  # characters: a page of notes; the run list and API answers carry them whole
 
 
@@ -61,7 +63,8 @@ class LaunchForm(forms.Form):
 
     name = forms.CharField(max_length=200, required=False, help_text="Optional; a name is made up otherwise.")
     dataset = forms.ModelChoiceField(queryset=Dataset.objects.none(), required=False,
-                                     help_text="Trains on its latest version, frozen now if it changed.")
+                                     help_text="Trains on its latest version, frozen now if it changed, "
+                                               "unless a “Dataset version” is chosen too: the version wins.")
     version = VersionChoiceField(queryset=DatasetVersion.objects.none(), required=False,
                                  label="Dataset version",
                                  help_text="Optional: train on an earlier frozen version instead. A version wins "
@@ -73,6 +76,9 @@ class LaunchForm(forms.Form):
         required=False, label="Start from an earlier model", choices=(),
         help_text="One of your succeeded runs or imported models of the same architecture (any dataset): classes "
                   "it knew by name keep what it learned, new classes start fresh.")
+    finetune = forms.ChoiceField(
+        required=False, label="Fine-tune", choices=FINETUNE_CHOICES,
+        help_text="Starting from weights (ImageNet or an earlier model): which layers learn. Empty: every layer.")
     image_size = forms.IntegerField(required=False, min_value=1, max_value=4096, label="Image size (px)")
     epochs = forms.IntegerField(required=False, min_value=1)
     batch_size = forms.IntegerField(required=False, min_value=1,
@@ -312,16 +318,21 @@ class EvaluateForm(forms.Form):
                               initial=Split.TEST)
 
     def __init__(self, *args, user, classes=None, **kwargs):
-        """`classes`: the model's class names; only versions whose every class the model knows are offered."""
+        """`classes`: the model's class names; only versions whose every class the model knows are offered.
+
+        Any visible version is accepted here, so a posted one with other classes is refused by
+        evaluate_on_version with the classes it lacks, not by a bare "not one of the choices".
+        """
         super().__init__(*args, **kwargs)
         versions = visible_versions(user)
+        field = self.fields["version"]
+        field.queryset = versions
+        field.label_from_instance = lambda v: (
+            f"{v.dataset.name} v{v.number} · {len(v.class_names)} classes · {v.counts.get('total', 0)} images")
         if classes is not None:
             known = set(classes)
-            versions = versions.filter(pk__in=[pk for pk, names in versions.values_list("pk", "class_names")
-                                               if set(names or []) <= known])
-        self.fields["version"].queryset = versions
-        self.fields["version"].label_from_instance = lambda v: (
-            f"{v.dataset.name} v{v.number} · {len(v.class_names)} classes · {v.counts.get('total', 0)} images")
+            field.widget.choices = [("", field.empty_label)] + [
+                (v.pk, field.label_from_instance(v)) for v in versions if set(v.class_names or []) <= known]
 
 
 class NetworkForm(forms.Form):

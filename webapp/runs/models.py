@@ -160,7 +160,10 @@ class EvalPrediction(models.Model):
 
     class Meta:
         ordering = ["-confidence"]
-        indexes = [models.Index(fields=["evaluation", "true_index", "predicted_index"])]
+        # A confusion cell's gallery reads its images most confident first: the index holds them in that order,
+        # so a page of a big cell is read from the index, not sorted (bench/scale.py).
+        indexes = [models.Index(fields=["evaluation", "true_index", "predicted_index", "-confidence", "id"],
+                                name="evalpred_cell_order")]
 
     def __str__(self):
         return f"image {self.image_id}: {self.true_index} -> {self.predicted_index}"

@@ -12,6 +12,7 @@ from webapp.api.validation import MAX_INT, IdField, StrictTypes
 from webapp.datasets.models import Split
 from webapp.runs.forms import LaunchForm
 from webapp.runs.models import CustomNetwork, EpochMetric, EvalPrediction, Evaluation, RunStatus, TrainingRun
+from webapp.runs.services.init_from import started_from
 from webapp.runs.services.networks import PREVIEW_CLASSES, network_shapes
 
 
@@ -25,6 +26,28 @@ from webapp.runs.services.networks import PREVIEW_CLASSES, network_shapes
 })
 class HealthField(serializers.JSONField):
     """A run's health warnings, each with its likely cause and the settings to change."""
+
+
+@extend_schema_field({
+    "type": "object", "nullable": True,
+    "description": "Where the run started; null when it trained from scratch.",
+    "required": ["kind", "id", "label", "arch", "file", "sha256", "sha256_prefix", "url"],
+    "properties": {
+        "kind": {"type": "string", "enum": ["run", "imported", "imagenet"],
+                 "description": "An earlier run, an imported model, or torchvision's ImageNet weights."},
+        "id": {"type": "integer", "nullable": True, "description": "The earlier run's or imported model's id."},
+        "label": {"type": "string", "description": "Its name, architecture and data, as when the run was launched."},
+        "arch": {"type": "string"},
+        "file": {"type": "string", "description": "The weights file's name."},
+        "sha256": {"type": "string", "description": "The weights file's SHA-256 when the run was launched."},
+        "sha256_prefix": {"type": "boolean", "description": "true: `sha256` is only the prefix in torchvision's "
+                                                            "file name (ImageNet weights)."},
+        "url": {"type": "string", "nullable": True,
+                "description": "Its page, while you may still see it (null: deleted, or no longer shared with you)."},
+    },
+})
+class StartedFromField(serializers.JSONField):
+    """Where a run started: an earlier run, an imported model or ImageNet weights, with the file's checksum."""
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -44,14 +67,20 @@ class RunSerializer(serializers.ModelSerializer):
         "important first: `code`, `message` (what is wrong), `cause` (the likely reason), `setting` (the "
         "setting to change; empty when the fix lies in the data) and `suggested` (settings for a re-run: "
         "POST /api/runs/{id}/rerun/)."))
+    started_from = serializers.SerializerMethodField()
 
     class Meta:
         model = TrainingRun
         fields = ["id", "name", "owner", "dataset", "dataset_name", "version", "version_number", "arch", "network",
                   "network_name", "config", "notes", "status", "progress", "cancel_requested", "attempts", "worker",
                   "device", "heartbeat_at", "created_at", "started_at", "finished_at", "train_seconds",
-                  "best_epoch", "warnings", "health", "error", "top1", "duration_s"]
+                  "best_epoch", "warnings", "health", "error", "top1", "duration_s", "started_from"]
         read_only_fields = fields
+
+    @extend_schema_field(StartedFromField)
+    def get_started_from(self, run) -> dict | None:
+        request = self.context.get("request")
+        return started_from(run, request.user if request else None)
 
     def get_duration_s(self, run) -> float | None:
         if run.started_at is None or run.finished_at is None:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from webapp.runs.views import compare, downloads, gallery, networks, results, runs
+from webapp.runs.views import compare, downloads, gallery, networks, results, retrain, runs
 
 urlpatterns = [
     path("", runs.run_list, name="run_list"),
@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/resume/", runs.run_resume, name="run_resume"),
     path("<int:pk>/rerun/", runs.run_rerun, name="run_rerun"),
     path("<int:pk>/rerun-suggested/", runs.run_rerun_suggested, name="run_rerun_suggested"),
+    path("<int:pk>/retrain/", retrain.run_retrain, name="run_retrain"),
     path("<int:pk>/evaluate/", results.run_evaluate, name="run_evaluate"),
     path("<int:pk>/weights/", downloads.run_weights, name="run_weights"),
     path("evaluations/<int:pk>/", results.evaluation_detail, name="evaluation_detail"),

@@ -25,7 +25,7 @@ from django.utils import timezone
 from webapp.core import reaping
 from webapp.core.files import file_sha256
 from webapp.runs.models import Evaluation, ModelArtifact, TrainingRun
-from webapp.runs.services import conf, datasets, health, lifecycle, recipes
+from webapp.runs.services import conf, datasets, health, lifecycle, recipes, status
 from webapp.runs.services.control import enqueue_run
 from webapp.runs.services.evaluations import label_map, store_evaluation, weights_artifact
 
@@ -217,6 +217,9 @@ def _train(run: TrainingRun, lease: lifecycle.Lease, monitor: RunMonitor) -> str
     from training import Progress, TrainConfig, build_cache, cache_size_for
 
     timings, started = {}, time.monotonic()
+    if lease.attempt > 1:  # keep the earlier attempts' phases apart from this one's, from its first moment
+        timings = status.carried_timings(run.timings, lease.attempt)
+        lease.rows().update(timings=timings)
     if lease.attempt == 1:
         # A first start owns an empty folder: SQLite may reuse the id of a deleted run, and its files with it.
         shutil.rmtree(conf.run_dir(run), ignore_errors=True)

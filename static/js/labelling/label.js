@@ -1,7 +1,9 @@
-// The labelling desk: one image at a time; number and letter keys label, Z undoes, S or → skips, ← goes back.
-// The next image is preloaded so that labelling never waits on the network.
+// The labelling desk: one image at a time; number and letter keys label, Enter accepts the model's suggestion,
+// Z undoes, S or → skips, ← goes back. The next image is preloaded so that labelling never waits on the network,
+// and keys pressed while the next images are still on their way are kept and applied in order once they come.
 (function () {
   "use strict";
+  pollPrelabel();
   const desk = document.getElementById("label-desk");
   if (!desk) return;
   const img = document.getElementById("label-image");
@@ -12,6 +14,8 @@
   const rateEl = document.getElementById("label-rate");
   const undoButton = document.getElementById("label-undo");
   const openLink = document.getElementById("label-open");
+  const suggestionEl = document.getElementById("label-suggestion");
+  const acceptButton = document.getElementById("label-accept");
   const buttons = Array.from(desk.querySelectorAll(".label-class"));
   const byKey = {};
   buttons.forEach(function (b) { if (b.dataset.key) byKey[b.dataset.key] = b.dataset.class; });
@@ -26,6 +30,7 @@
   let loading = null;
   let changes = 0;         // labels and undos answered: a queue answer older than one of them has a stale count
   const labelTimes = [];
+  const buffered = [];     // keys pressed while no image was there yet (the queue still loading), in order
 
   function say(text) { messageEl.textContent = text || ""; messageEl.hidden = !text; }
   function setRemaining(n) { remaining = Math.max(0, n); remainingEl.textContent = remaining.toLocaleString(); }
@@ -35,7 +40,9 @@
     if (loading) return loading;
     const last = queue.length ? queue[queue.length - 1].id : 0;
     const changesAtStart = changes;
-    const url = desk.dataset.queueUrl + "?scope=" + encodeURIComponent(desk.dataset.scope) + "&after=" + last;
+    let url = desk.dataset.queueUrl + "?scope=" + encodeURIComponent(desk.dataset.scope) + "&after=" + last +
+      "&order=" + encodeURIComponent(desk.dataset.order || "");
+    if (desk.dataset.job) url += "&job=" + encodeURIComponent(desk.dataset.job);
     loading = Lux.fetch(url).then(function (r) { return r.json(); }).then(function (data) {
       if (!data.images.length) exhausted = true;
       data.images.forEach(function (e) { if (!seen.has(e.id)) { seen.add(e.id); queue.push(e); } });
@@ -52,7 +59,10 @@
     if (!entry) {
       img.hidden = true; nameEl.textContent = ""; doneEl.hidden = !exhausted;
       desk.dataset.current = "";
-      if (!exhausted) fetchMore().then(function () { if (queue[index]) show(); else { doneEl.hidden = false; } });
+      suggestionEl.hidden = true; acceptButton.disabled = true;
+      // Several shows may wait on the same fetch: each shows what came, and only the end of the queue drops keys.
+      if (exhausted) buffered.length = 0;
+      else fetchMore().then(function () { if (queue[index] || exhausted) show(); });
       return;
     }
     doneEl.hidden = true;
@@ -63,9 +73,30 @@
     openLink.href = entry.page;
     desk.dataset.current = String(entry.id);
     buttons.forEach(function (b) { b.classList.toggle("current", Number(b.dataset.class) === entry.label); });
+    const hint = entry.suggestion;
+    buttons.forEach(function (b) { b.classList.toggle("suggested", !!hint && Number(b.dataset.class) === hint.label); });
+    suggestionEl.hidden = !hint;
+    acceptButton.disabled = !(hint && hint.label);
+    if (hint) {
+      suggestionEl.textContent = "The model suggests " + hint.label_name + " (" + Math.round(hint.confidence * 100) +
+        "% sure" + (hint.label ? "" : "; not a class of this dataset") + ") · " + hint.model;
+    }
     preload(index + 1);
     preload(index + 2);
     if (queue.length - index < 6) fetchMore();
+    drain();
+  }
+
+  // Keys that came before their image: applied now, in the order they were pressed.
+  let draining = false;
+  function drain() {
+    if (draining) return;  // one loop at a time: a label's show must not apply the next key before its own save
+    draining = true;
+    try {
+      while (buffered.length && queue[index]) command(buffered.shift());
+    } finally {
+      draining = false;
+    }
   }
 
   function move(step) { index = Math.max(0, Math.min(queue.length, index + step)); say(""); show(); }
@@ -93,7 +124,7 @@
 
   function leaves(was, now) { return review === null ? (!was && !!now) : (was === review && now !== review); }
 
-  function label(classId) {
+  function label(classId, hint) {
     const entry = queue[index];
     if (!entry) return;
     const at = index;
@@ -103,12 +134,14 @@
     if (leaves(was, now)) setRemaining(remaining - 1);
     labelTimes.push(Date.now());
     rate();
-    move(1);
-    send(desk.dataset.labelUrl, function () {
+    const saved = send(desk.dataset.labelUrl, function () {
       const body = { image: entry.id, label: now };
       if (was) body.expected = was;
+      if (hint) { body.origin = "suggestion"; body.model = hint.model; }
       return body;
-    }).then(function (answer) {
+    });
+    move(1);  // after the save is in line, so that saves keep the order of the keys
+    saved.then(function (answer) {
       if (answer.ok) {
         undoStack.push({ event: answer.data.event, index: at, was: was });
         undoButton.disabled = false;
@@ -143,7 +176,27 @@
     });
   }
 
+  function accept() {
+    const entry = queue[index];
+    if (entry && entry.suggestion && entry.suggestion.label) label(entry.suggestion.label, entry.suggestion);
+  }
+
+  // One key's command; a label or skip pressed before the next image has come waits for it.
+  function command(key) {
+    if ((key === "Enter" || key === "s" || key === "ArrowRight" || byKey[key]) && !queue[index] && !exhausted) {
+      buffered.push(key);
+      show();
+      return;
+    }
+    if (key === "z") undo();
+    else if (key === "Enter") accept();
+    else if (key === "s" || key === "ArrowRight") move(1);
+    else if (key === "ArrowLeft") move(-1);
+    else if (byKey[key]) label(byKey[key]);
+  }
+
   buttons.forEach(function (b) { b.addEventListener("click", function () { label(b.dataset.class); }); });
+  acceptButton.addEventListener("click", accept);
   undoButton.addEventListener("click", undo);
   document.getElementById("label-skip").addEventListener("click", function () { move(1); });
   document.getElementById("label-prev").addEventListener("click", function () { move(-1); });
@@ -151,14 +204,29 @@
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     const target = e.target;
     if (target instanceof HTMLInputElement || target instanceof HTMLSelectElement || target instanceof HTMLTextAreaElement) return;
+    if (target instanceof HTMLButtonElement && e.key === "Enter") return;  // Enter on a button clicks it
     const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
-    if (key === "z") undo();
-    else if (key === "s" || key === "ArrowRight") move(1);
-    else if (key === "ArrowLeft") move(-1);
-    else if (byKey[key]) label(byKey[key]);
-    else return;
+    if (!(key === "z" || key === "Enter" || key === "s" || key === "ArrowRight" || key === "ArrowLeft" || byKey[key])) return;
     e.preventDefault();
+    if (!buffered.length) { command(key); return; }
+    buffered.push(key);  // keep the order: earlier keys still wait for their image
+    if (!loading) show();  // the last fetch failed: ask again
   });
   setInterval(rate, 5000);
   fetchMore().then(show);
 })();
+
+// While a pre-label job runs, follow its progress and reload the page (with its suggestions) once it ends.
+function pollPrelabel() {
+  "use strict";
+  const card = document.getElementById("prelabel");
+  if (!card || !card.dataset.active) return;
+  const doneEl = document.getElementById("prelabel-done");
+  const timer = setInterval(function () {
+    Lux.fetch(card.dataset.statusUrl).then(function (r) { return r.json(); }).then(function (data) {
+      if (!data.job) return;
+      if (doneEl) doneEl.textContent = String(data.job.done);
+      if (!data.job.active) { clearInterval(timer); window.location.reload(); }
+    }).catch(function () { /* the next look tries again */ });
+  }, 2000);
+}

@@ -62,7 +62,10 @@
     });
     if (!kind.fields.length) settings.appendChild(el("span", { class: "muted small" }, "no settings"));
     tr.appendChild(cell);
-    tr.appendChild(el("td", { class: "shape", "data-role": "shape" }, "…"));
+    const shapeCell = el("td", { class: "shape" });
+    shapeCell.appendChild(el("span", { "data-role": "shape" }, "…"));
+    shapeCell.appendChild(el("span", { class: "formula", "data-role": "formula" }));
+    tr.appendChild(shapeCell);
     tr.appendChild(el("td", { class: "num", "data-role": "params" }, "…"));
     const moves = el("td", { class: "row-actions" });
     [["up", "↑", "Move layer " + (i + 1) + " up"], ["down", "↓", "Move layer " + (i + 1) + " down"],
@@ -78,6 +81,7 @@
   function render() {
     rowsEl.textContent = "";
     spec.forEach(function (layer, i) { rowsEl.appendChild(layerRow(layer, i)); });
+    fillPositions();
     schedule(0);
   }
 
@@ -89,6 +93,8 @@
       const row = byIndex[Number(tr.dataset.index)];
       tr.classList.remove("has-error");
       tr.querySelector("[data-role=shape]").textContent = row ? shapeText(row.out_shape) : "—";
+      // How a convolution or pool's output side is worked out, with this layer's own numbers.
+      tr.querySelector("[data-role=formula]").textContent = row && row.formula ? row.formula : "";
       tr.querySelector("[data-role=params]").textContent = row ? fmt(row.params) : "—";
     });
     const head = byIndex[spec.length + 1];
@@ -161,9 +167,24 @@
     return layer;
   }
   const addType = document.getElementById("add-type");
+  const addWhere = document.getElementById("add-where");
   Object.keys(KINDS).forEach(function (k) { addType.appendChild(el("option", { value: k }, KINDS[k].label)); });
+  // Where a new layer goes: at the end (the usual), at the top, or right after any layer.
+  function fillPositions() {
+    const kept = addWhere.value || "end";
+    addWhere.textContent = "";
+    addWhere.appendChild(el("option", { value: "end" }, "at the end"));
+    addWhere.appendChild(el("option", { value: "0" }, "at the top"));
+    spec.forEach(function (layer, i) {
+      const label = (KINDS[layer.type] || { label: layer.type }).label;
+      addWhere.appendChild(el("option", { value: String(i + 1) }, "after layer " + (i + 1) + " (" + label + ")"));
+    });
+    addWhere.value = Array.from(addWhere.options).some(function (o) { return o.value === kept; }) ? kept : "end";
+  }
   document.getElementById("add-layer").addEventListener("click", function () {
-    spec.push(newLayer(addType.value));
+    const where = addWhere.value === "end" ? spec.length : Number(addWhere.value);
+    spec.splice(where, 0, newLayer(addType.value));
+    if (addWhere.value !== "end") addWhere.value = String(where + 1);  // the next one goes after the new layer
     render();
   });
   sizeInput.addEventListener("input", function () { schedule(); });

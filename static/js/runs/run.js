@@ -171,9 +171,9 @@
     text("run-started", shown.started_at || "—");
     text("run-finished", shown.finished_at || "—");
     text("run-waited", duration(t.waited_s));
-    text("run-train-time", duration(t.train_seconds !== null && t.train_seconds !== undefined ? t.train_seconds : t.elapsed_s));
+    text("run-train-time", data.train_time_text || "—");  // worded by the server: every attempt's epochs
     text("run-best-epoch", data.best_epoch || "—");
-    text("run-timings", data.timings_text || "—");  // worded by the server: the latest attempt's phases
+    text("run-timings", data.timings_text || "—");  // worded by the server: each attempt's phases
   }
 
   const first = JSON.parse(initial.textContent);

@@ -31,6 +31,8 @@ def test_it_classifies_a_split_and_evaluates_the_model(owner_client, owner, run,
     assert evaluation.top1 == pytest.approx(hits / 9)
     page = owner_client.get(f"/classify/jobs/{job.pk}/")
     assert f"/runs/evaluations/{evaluation.pk}/".encode() in page.content
+    # A percentage, as on every other page.
+    assert f"Top-1 <strong>{evaluation.top1 * 100:.1f}%</strong>".encode() in page.content
     assert owner_client.get(f"/runs/evaluations/{evaluation.pk}/").status_code == 200
     rows = list(csv.DictReader(io.StringIO(b"".join(
         owner_client.get(f"/classify/jobs/{job.pk}/results.csv").streaming_content).decode())))

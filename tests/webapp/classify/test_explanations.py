@@ -75,6 +75,31 @@ def test_another_class_can_be_explained(owner_client, run):
     assert after != before
 
 
+def test_a_small_vgg_is_explained_through_a_4x4_layer_and_another_can_be_picked(owner_client, owner, version):
+    run = saved_run(owner, version, arch="vgg11_bn_small", image_size=32)
+    explanation = explain(owner_client, run)
+    result = explanation.result
+    # At 32 px the last ReLU's map is 2x2 (a wash): the automatic choice is the last one with 4x4 cells.
+    assert (result["layer_name"], result["layer_auto"]) == ("features.20", True)
+    assert result["layer"] == "features.20 (ReLU, 4×4)"
+    offered = {row["name"]: row["size"] for row in result["layers"]}
+    assert offered["features.27"] == "2×2" and offered["features.20"] == "4×4" and len(offered) <= 8
+    page = owner_client.get(f"/classify/explanations/{explanation.pk}/").content.decode()
+    assert '<option value="features.27"' in page and "automatic (features.20, 4×4)" in page
+
+    owner_client.post(f"/classify/explanations/{explanation.pk}/class/", {"class_index": "top", "layer": "features.27"})
+    run_explanation(explanation.pk)
+    explanation.refresh_from_db()
+    assert (explanation.result["layer_name"], explanation.result["layer_auto"]) == ("features.27", False)
+
+    # A layer the page did not offer changes nothing and says why.
+    answer = owner_client.post(f"/classify/explanations/{explanation.pk}/class/", {"layer": "features.99"},
+                               follow=True)
+    assert "Choose one of the layers offered" in answer.content.decode()
+    explanation.refresh_from_db()
+    assert explanation.layer == "features.27" and explanation.status == ExplanationStatus.SUCCEEDED
+
+
 def test_an_unreadable_image_fails_with_the_reason(owner_client, run):
     from tests import hostile_files as h
 
@@ -108,3 +133,21 @@ def test_the_api_explains_and_serves_pngs(api_client, owner, outsider, run):
     api_client.force_authenticate(outsider)
     assert api_client.get(png_url).status_code == 404
     assert api_client.get(f"/api/classify/explanations/{response.json()['id']}/").status_code == 404
+
+
+def test_the_api_takes_a_layer_and_refuses_a_malformed_one(api_client, owner, run):
+    api_client.force_authenticate(owner)
+
+    def ask(layer):
+        return api_client.post("/api/classify/explanations/", {
+            "model": f"run:{run.pk}", "layer": layer, "image": SimpleUploadedFile("r.png", png(colour_image("red")))},
+            format="multipart")
+
+    bad = ask("features.0; rm -rf /")
+    assert bad.status_code == 400 and list(bad.json()) == ["layer"]
+    assert not Explanation.objects.exists()
+
+    unknown = ask("no.such.layer")
+    assert unknown.status_code == 202 and unknown.json()["layer"] == "no.such.layer"
+    assert run_explanation(unknown.json()["id"]) == "failed"
+    assert "has no layer 'no.such.layer'" in api_client.get(unknown.json()["status_url"]).json()["error"]

@@ -76,7 +76,7 @@ def test_the_model_card_tells_everything_about_a_run(owner_client, run):
     Evaluation.objects.create(run=run, version=run.version, split="test", class_names=["red", "green", "blue"],
                               num_samples=9, top1=0.777, top5=1.0, macro_f1=0.7, ece=0.05, metrics={})
     content = owner_client.get(f"/classify/models/run/{run.pk}/").content.decode()
-    for expected in ("custom", "Parameters", "red", "green", "blue", "Centre crop", "16 × 16 px", "0.7770",
+    for expected in ("custom", "Parameters", "red", "green", "blue", "Centre crop", "16 × 16 px", "77.7%",
                      str(run.version), "batch_size", "torchvision", "onnxruntime", "Export to ONNX",
                      "Export to TorchScript", f"/classify/artifacts/{run.artifacts.get().pk}/download/"):
         assert expected in content, expected

@@ -76,8 +76,27 @@ def _download(owner) -> int:
                                             status=DownloadStatus.RUNNING, **_silent()).pk
 
 
+def _prelabel(owner) -> int:
+    from webapp.labelling.models import PrelabelJob, PrelabelStatus
+
+    dataset = make_version(owner, name="Pre-labelled").dataset
+    return PrelabelJob.objects.create(dataset=dataset, created_by=owner, model_ref="run:1", model_label="m",
+                                      status=PrelabelStatus.RUNNING, total=1, **_silent()).pk
+
+
+def _data_check(owner) -> int:
+    from webapp.datachecks.models import CheckStatus, DataCheck
+
+    dataset = make_version(owner, name="Checked").dataset
+    return DataCheck.objects.create(dataset=dataset, created_by=owner, status=CheckStatus.RUNNING, total=1,
+                                    **_silent()).pk
+
+
 BUILDERS = {"runs": _run, "evaluations": _evaluation, "classify.jobs": _job, "classify.explanations": _explanation,
-            "classify.exports": _export, "datasets.imports": _import, "weights.downloads": _download}
+            "classify.exports": _export, "datasets.imports": _import, "weights.downloads": _download,
+            "labelling.prelabel": _prelabel, "datachecks.checks": _data_check}
+# Kinds that hold no worker of their own and only sweep at each look (a search's members are runs).
+SWEEP_ONLY = {"searches.tick"}
 
 
 def kind(name: str) -> reaping.JobKind:
@@ -117,7 +136,9 @@ def test_every_job_kind_is_drilled():
     names = {k.name for k in reaping.kinds()}
     assert {"runs", "evaluations", "classify.jobs", "classify.explanations", "classify.exports",
             "datasets.imports"} <= names
-    assert names <= set(BUILDERS), "add a row builder for the new job kind"
+    assert names - SWEEP_ONLY <= set(BUILDERS), "add a row builder for the new job kind"
+    for name in SWEEP_ONLY & names:
+        assert list(kind(name).stale(timezone.now())) == [] and list(kind(name).unsent(timezone.now())) == []
 
 
 @pytest.mark.parametrize("name", sorted(BUILDERS))

@@ -1,5 +1,6 @@
 """Versions: what a freeze takes, that it never changes afterwards, and the exported ZIP."""
 
+import csv
 import io
 import json
 import zipfile
@@ -110,13 +111,29 @@ def test_the_exported_zip_holds_exactly_the_version_in_imagefolder_layout(datase
     assert len(chunks) > 3  # streamed piece by piece
     with zipfile.ZipFile(io.BytesIO(b"".join(chunks))) as zf:
         names = sorted(n for n in zf.namelist() if n.endswith(".jpg"))
-        assert names == sorted([f"train/cats/{filled['cat1'].pk}.jpg", f"train/cats/{filled['cat2'].pk}.jpg",
-                                f"val/dogs/{filled['dog'].pk}.jpg"])
-        assert zf.read(f"val/dogs/{filled['dog'].pk}.jpg") == jpeg(3)
+        assert names == ["train/cats/1.jpg", "train/cats/2.jpg", "val/dogs/3.jpg"]  # the names they came with
+        assert zf.read("val/dogs/3.jpg") == jpeg(3)
         assert json.loads(zf.read("version.json"))["class_names"] == ["cats", "dogs"]
         manifest = zf.read("manifest.csv").decode().splitlines()
         assert manifest[0] == "path,class,split,sha256,original_name" and len(manifest) == 4
         assert zf.testzip() is None
+
+
+def test_the_zip_keeps_original_file_names_made_safe_and_distinct(dataset, cats, owner, media):
+    names = ["leaf.jpg", "LEAF.JPG", "photos/2024/leaf.jpg", "..\\..\\evil.jpeg", ".hidden.jpg", "no extension",
+             "wrong.png", "", "a:b\x07c.jpg"]
+    images = [add_image(dataset, jpeg(seed), name=name, label=cats, split="train").image
+              for seed, name in enumerate(names, start=10)]
+    version = freeze_version(dataset, user=owner)
+    with zipfile.ZipFile(io.BytesIO(b"".join(export_version_zip(version)))) as zf:
+        rows = csv.DictReader(io.StringIO(zf.read("manifest.csv").decode()))
+        path_of = {row["sha256"]: row["path"] for row in rows}
+        assert sorted(path_of.values()) == sorted(n for n in zf.namelist() if n.startswith("train/"))
+        assert zf.read(path_of[images[3].sha256]) == jpeg(13)
+    paths = [path_of[image.sha256].removeprefix("train/cats/") for image in images]
+    # In the order they are written (by id): the first "leaf.jpg" keeps its name, later ones are numbered.
+    assert paths == ["leaf.jpg", "LEAF (2).JPG", "leaf (3).jpg", "evil.jpeg", "hidden.jpg", "no extension.jpg",
+                     "wrong.png.jpg", f"{images[7].pk}.jpg", "a_b_c.jpg"]  # wrong.png's bytes are a JPEG
 
 
 def test_class_names_that_are_not_safe_folder_names_are_made_safe(dataset, owner, media):

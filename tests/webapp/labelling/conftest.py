@@ -21,3 +21,36 @@ def pets(owner, media):
                             label=None)
         assert outcome.accepted, outcome
     return dataset
+
+
+@pytest.fixture
+def suggesting_run(owner, pets):
+    """Return a succeeded tiny run over a frozen version of `pets` (classes red, green, blue), with weights."""
+    from tests.factories import saved_run
+    from webapp.datasets.services.versions import freeze_version
+
+    return saved_run(owner, freeze_version(pets, user=owner))
+
+
+def suggest(job, image, label_name: str, confidence: float, *, margin: float | None = None,
+            entropy: float = 0.5):
+    """Store a suggestion of `job` for `image` as the worker would (class mapped by name)."""
+    from webapp.labelling.models import Suggestion
+
+    label = job.dataset.classes.filter(name=label_name).first()
+    return Suggestion.objects.create(job=job, dataset=job.dataset, image=image, model_ref=job.model_ref,
+                                     label_name=label_name, label=label, topk=[[label_name, confidence]],
+                                     confidence=confidence, entropy=entropy,
+                                     margin=confidence - (1 - confidence) if margin is None else margin)
+
+
+@pytest.fixture
+def finished_job(owner, pets, suggesting_run):
+    """Return a succeeded pre-label job of `pets` with no suggestions yet (tests add them with suggest())."""
+    from django.utils import timezone
+
+    from webapp.labelling.models import PrelabelJob
+
+    return PrelabelJob.objects.create(dataset=pets, created_by=owner, model_ref=f"run:{suggesting_run.pk}",
+                                      model_label="tiny", class_names=["red", "green", "blue"], status="succeeded",
+                                      finished_at=timezone.now())

@@ -5,7 +5,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from tests.webapp.labelling.conftest import UNLABELLED_COUNT
+from tests.webapp.labelling.conftest import UNLABELLED_COUNT, suggest
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,8 @@ def test_keyboard_session_labels_every_unlabelled_image_and_records_each_origin(
         answer = post(owner_client, "label_image", pets, body)
         assert answer.status_code == 201, answer.json()
         assert answer.json()["label_name"] == names[n % 3]
-    assert queue(owner_client, pets) == {"images": [], "remaining": 0, "total": UNLABELLED_COUNT + 6}
+    assert queue(owner_client, pets) == {"images": [], "remaining": 0, "total": UNLABELLED_COUNT + 6,
+                                         "order": "oldest", "job": None, "model": None}
     events = list(LabelEvent.objects.order_by("id"))
     assert [(e.label_name, e.previous_name, e.origin, e.user) for e in events] == \
         [(names[n % 3], "", "hand", owner) for n in range(UNLABELLED_COUNT)]
@@ -128,12 +129,37 @@ def test_a_class_of_another_dataset_is_refused(owner_client, owner, pets):
     assert answer.status_code == 400
 
 
-def test_accepted_suggestion_must_name_its_model(owner_client, pets):
+def test_accepted_suggestion_must_name_its_model_and_match_its_suggestion(owner_client, pets, finished_job):
+    from webapp.datasets.models import Image
+    from webapp.labelling.models import LabelEvent
+
     image = queue(owner_client, pets)["images"][0]["id"]
+    suggest(finished_job, Image.objects.get(pk=image), "red", 0.9)
     body = {"image": image, "label": classes(pets)["red"].pk, "origin": "suggestion"}
     assert post(owner_client, "label_image", pets, body).status_code == 400
-    answer = post(owner_client, "label_image", pets, body | {"model": "run:3"})
+    unknown = post(owner_client, "label_image", pets, body | {"model": "run:999999"})
+    assert unknown.status_code == 400 and "made no suggestion" in unknown.json()["detail"]
+    other = post(owner_client, "label_image", pets, body | {"model": finished_job.model_ref,
+                                                           "label": classes(pets)["green"].pk})
+    assert other.status_code == 409 and "suggested red" in other.json()["detail"]
+    assert not LabelEvent.objects.exists()
+    answer = post(owner_client, "label_image", pets, body | {"model": finished_job.model_ref})
     assert answer.status_code == 201 and answer.json()["origin"] == "suggestion"
+    assert LabelEvent.objects.get().model_ref == finished_job.model_ref
+
+
+def test_a_suggestion_whose_class_was_renamed_no_longer_matches(owner_client, pets, finished_job):
+    from webapp.datasets.models import Image
+
+    image = queue(owner_client, pets)["images"][0]["id"]
+    suggest(finished_job, Image.objects.get(pk=image), "red", 0.9)
+    red = classes(pets)["red"]
+    red.name = "crimson"
+    red.save()
+    body = {"image": image, "label": red.pk, "origin": "suggestion", "model": finished_job.model_ref}
+    answer = post(owner_client, "label_image", pets, body)
+    assert answer.status_code == 409 and "no longer matches" in answer.json()["detail"]
+    assert Image.objects.get(pk=image).label is None
 
 
 @pytest.mark.parametrize("params", [{"scope": "banana"}, {"scope": "999999"}, {"after": "-1"}, {"after": "x"}])

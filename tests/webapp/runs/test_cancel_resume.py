@@ -31,7 +31,8 @@ def test_cancel_stops_a_running_run_and_resume_continues_it(worker, owner):
     run = wait_until_finished(run.pk, timeout=30, log=worker.log)
     assert run.status == RunStatus.CANCELLED and time.monotonic() - asked < 10
     assert has_checkpoint(run) and run.finished_at is not None
-    done_before = epochs_of(run)
+    done_before, first = epochs_of(run), run.timings
+    assert first["fit_s"] > 0 and "earlier" not in first
     assert done_before == list(range(1, len(done_before) + 1)) and len(done_before) < EPOCHS
     with pytest.raises(RunStateError):
         cancel_run(run)
@@ -43,6 +44,8 @@ def test_cancel_stops_a_running_run_and_resume_continues_it(worker, owner):
     run.refresh_from_db()
     assert run.attempts == 2 and run.status == RunStatus.RUNNING
     assert run.timings["resumed_from"]["epoch"] >= done_before[-1]
+    # The first attempt's phases stay apart from the second's: the run page names each attempt's own.
+    assert run.timings["earlier"] == {"attempts": 1, "cache_s": first["cache_s"], "fit_s": first["fit_s"]}
     cancel_run(run)
     run = wait_until_finished(run.pk, timeout=30, log=worker.log)
     assert run.status == RunStatus.CANCELLED

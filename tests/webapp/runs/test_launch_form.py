@@ -166,3 +166,20 @@ def test_launch_freezes_a_version_and_queues_the_run(owner, django_capture_on_co
     assert form_for(owner, dataset=dataset.pk, arch="custom").launch().version == run.version
     delete_images(dataset, [dataset.images.filter(split="train").first().pk])
     assert form_for(owner, dataset=dataset.pk, arch="custom").launch().version.number == 2
+
+
+def test_with_both_dataset_and_an_earlier_version_the_version_wins(owner, client):
+    dataset = make_dataset(owner)
+    earlier = make_version(owner, dataset)
+    delete_images(dataset, [dataset.images.filter(split="train").first().pk])  # the latest data differs now
+    run = form_for(owner, dataset=dataset.pk, version=earlier.pk, arch="custom").launch()
+    assert run.version == earlier and dataset.versions.count() == 1  # trained on it; nothing new frozen
+    form = LaunchForm(user=owner)
+    assert "the version wins" in form.fields["dataset"].help_text
+    assert "A version wins over “Dataset”" in form.fields["version"].help_text
+    client.force_login(owner)
+    schema = client.get("/api/schema/?format=json").json()["components"]["schemas"]
+    launch = next(s["properties"] for s in schema.values()
+                  if {"dataset", "version", "arch", "pretrained"} <= set(s.get("properties", {})))
+    assert "the version wins" in launch["dataset"]["description"]
+    assert "A version wins over “Dataset”" in launch["version"]["description"]

@@ -11,6 +11,9 @@ def test_it_lists_every_layer_with_its_output_and_parameters():
                                                              [16, 8, 8], [16], [4]]
     assert report["layers"][0]["params"] == 3 * 8 * 9 + 8 and report["layers"][-1]["label"] == "linear, 4 classes"
     assert report["total_params"] == sum(row["params"] for row in report["layers"])
+    # Each convolution and pool shows how its output side is worked out, with its own numbers.
+    assert [row["formula"] for row in report["layers"]][:4] == [
+        "1 + ⌊(16 − 3 + 2·1) / 1⌋ = 16", "", "1 + ⌊(16 − 2 + 2·0) / 2⌋ = 8", "1 + ⌊(8 − 3 + 2·1) / 1⌋ = 8"]
 
 
 def test_it_names_the_layer_that_cannot_work_and_keeps_the_ones_before():
@@ -18,7 +21,9 @@ def test_it_names_the_layer_that_cannot_work_and_keeps_the_ones_before():
             {"type": "maxpool", "kernel": 2}]
     report = network_shapes(spec, image_size=4, num_classes=2)
     assert not report["ok"] and report["total_params"] is None
-    assert report["error"] == {"layer": 4, "message": "layer 4 (max-pool 2x2) would shrink the 1x1 map to 0x0"}
+    assert report["error"]["layer"] == 4
+    assert report["error"]["message"].startswith("layer 4 (max-pool 2x2) would shrink the 1x1 map to 0x0 "
+                                                 "(1 + ⌊(1 − 2 + 2·0) / 2⌋ = 0)")
     assert [row["out_shape"] for row in report["layers"]] == [[4, 4, 4], [4, 2, 2], [4, 1, 1]]
 
 

@@ -35,7 +35,8 @@ def test_only_versions_whose_classes_the_model_knows_are_offered(owner_client, o
     assert "Cats and dogs v1" in html and "Pets v1" in html and "Birds" not in html
     html = owner_client.post(reverse("run_evaluate", args=[with_weights.pk]),
                              {"version": birds.pk, "split": "test"}).content.decode()
-    assert 'id="id_version_error"' in html  # posted anyway: refused beside the field
+    assert 'id="id_version_error"' in html  # posted anyway: refused beside the field, saying why
+    assert "This model does not know the classes “owl”, “emu”; it was trained on cat, dog, fox." in html
     assert not Evaluation.objects.filter(version=birds).exists()
 
 

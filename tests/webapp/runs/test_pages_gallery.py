@@ -103,3 +103,18 @@ def test_outsiders_get_404_and_change_nothing(outsider_client, finished):
     assert outsider_client.post(reverse("gallery_remove", args=[evaluation.pk, fox.pk])).status_code == 404
     fox.refresh_from_db()
     assert fox.label.name == "fox" and fox.deleted_at is None
+
+
+def test_a_cell_reads_its_count_from_the_stored_matrix_not_by_counting(owner_client, finished):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _, evaluation, _ = finished
+    url = reverse("evaluation_cell", args=[evaluation.pk, 1, 1])
+    with CaptureQueriesContext(connection) as queries:
+        html = owner_client.get(url).content.decode()
+    assert 'data-testid="gallery-count">3<' in html
+    assert not [q for q in queries if "COUNT(" in q["sql"].upper() and "evalprediction" in q["sql"].lower()]
+    evaluation.metrics = {}  # an evaluation without a matrix still counts its cell
+    evaluation.save(update_fields=["metrics"])
+    assert 'data-testid="gallery-count">3<' in owner_client.get(url).content.decode()

@@ -30,7 +30,7 @@ class ExplainError(FieldError):
 
 
 def create_explanation(user, model_ref: str, *, data: bytes | File, name: str, class_index: int | None = None,
-                       wait: bool = True) -> Explanation:
+                       layer: str = "", wait: bool = True) -> Explanation:
     """Store the image (bytes, or an uploaded file whose size is checked before a byte of it is read), ask
     the interactive worker to explain it, and wait briefly for the answer."""
     source = refs.resolve(user, model_ref)
@@ -44,19 +44,26 @@ def create_explanation(user, model_ref: str, *, data: bytes | File, name: str, c
     stored = default_storage.save(f"classify/explanations/inputs/{uuid.uuid4().hex}.img", content)
     explanation = Explanation.objects.create(owner=user, model_ref=source.ref, model_label=source.label[:300],
                                              image=stored, original_name=str(name or "image")[:500],
-                                             class_index=class_index)
-    return request_explanation(explanation, class_index=class_index, wait=wait)
+                                             class_index=class_index, layer=layer)
+    return request_explanation(explanation, class_index=class_index, layer=layer, wait=wait)
 
 
-def request_explanation(explanation: Explanation, *, class_index: int | None, wait: bool = True) -> Explanation:
-    """(Re)compute an explanation, for the top class or `class_index`; wait briefly for it when asked."""
+def request_explanation(explanation: Explanation, *, class_index: int | None, layer: str = "",
+                        wait: bool = True) -> Explanation:
+    """(Re)compute an explanation, for the top class or `class_index`, through `layer` ("": the automatic
+    choice); wait briefly for it when asked."""
     from webapp.classify.tasks import explain
 
-    classes = (explanation.result or {}).get("classes")
+    result = explanation.result or {}
+    classes = result.get("classes")
     if class_index is not None and classes is not None and not 0 <= class_index < classes:
         raise ExplainError(f"Choose a class between 0 and {classes - 1}.", "class_index")
+    known = [row["name"] for row in result.get("layers", [])]
+    if layer and known and layer not in known:
+        raise ExplainError(f"Choose one of the layers offered ({', '.join(known)}), or the automatic choice.",
+                           "layer")
     task_id = reaping.new_token()  # the attempt token: an older message still in the queue then does nothing
-    Explanation.objects.filter(pk=explanation.pk).update(class_index=class_index, error="",
+    Explanation.objects.filter(pk=explanation.pk).update(class_index=class_index, layer=layer, error="",
                                                          **EXPLANATIONS.queued_fields(task_id))
     reaping.send_on_commit(EXPLANATIONS, explanation.pk, task_id)  # to the queue the task declares
     if wait and transaction.get_autocommit():

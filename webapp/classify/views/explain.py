@@ -71,16 +71,21 @@ def explanation_status(request, pk):
 
 @require_POST
 def explanation_class(request, pk):
-    """Recompute the heatmap for another class."""
+    """Recompute the heatmap for another class, or through another layer."""
+    from django.contrib import messages
+
     explanation = get_explanation(request.user, pk)
     raw = request.POST.get("class_index", "")
+    layer = request.POST.get("layer", "").strip()[:200]
     try:
         class_index = int(raw) if raw not in ("", "top") else None
-        request_explanation(explanation, class_index=class_index)
-    except (ValueError, ExplainError):
-        from django.contrib import messages
-
+    except ValueError:
         messages.error(request, "Choose one of the model's classes.")
+        return redirect("classify_explanation", pk=explanation.pk)
+    try:
+        request_explanation(explanation, class_index=class_index, layer=layer)
+    except ExplainError as error:
+        messages.error(request, error.message if error.field == "layer" else "Choose one of the model's classes.")
     return redirect("classify_explanation", pk=explanation.pk)
 
 

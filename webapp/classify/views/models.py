@@ -5,6 +5,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from webapp.api.snippets import predict_snippets
 from webapp.classify.forms import ImportModelForm
 from webapp.classify.services import card as cards
 from webapp.classify.services import exports, refs
@@ -13,6 +14,7 @@ from webapp.classify.services.exports import ExportRequestError, exports_of, req
 from webapp.classify.services.imported import ImportModelError, delete_imported, import_model
 from webapp.runs.models import TrainingRun
 from webapp.runs.services.access import get_run
+from webapp.runs.services.init_from import started_from
 
 
 @require_http_methods(["GET", "POST"])
@@ -48,7 +50,7 @@ def model_card(request, kind, key):
     """Show a model's card: architecture, classes, preprocessing, metrics, data, config, libraries."""
     if kind == "run":
         run = _classifiable_run(request.user, key)
-        context = cards.run_card(run)
+        context = {**cards.run_card(run), "started_from": started_from(run, request.user)}
     elif kind == "imported":
         context = cards.imported_card(get_imported(request.user, key))
     elif kind == "imagenet":
@@ -56,7 +58,8 @@ def model_card(request, kind, key):
         context = cards.imagenet_card(key)
     else:
         raise Http404("No such kind of model.")
-    return render(request, "classify/model_card.html", {"card": context})
+    return render(request, "classify/model_card.html",
+                  {"card": context, "snippets": predict_snippets(request, context["ref"])})
 
 
 def _classifiable_run(user, key) -> TrainingRun:

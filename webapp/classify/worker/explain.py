@@ -46,7 +46,9 @@ def run_explanation(explanation_id: int, *, worker: str = "", token: str | None 
 def _compute(explanation: Explanation) -> dict:
     from classifier.explain import (
         attention_rollout,
+        cam_layers,
         channel_grid,
+        choose_layer,
         feature_maps,
         filter_grid,
         first_layer_filters,
@@ -78,12 +80,19 @@ def _compute(explanation: Explanation) -> dict:
     chosen = explanation.class_index if explanation.class_index is not None else top[0]["index"]
     if not 0 <= chosen < len(names):
         raise ExplainError(f"the model has {len(names)} classes; class {chosen} does not exist")
+    layers, cam_layer = [], ""
     if vit:
         heat, method, layer = attention_rollout(loaded.model, x[0]), "Attention rollout", "all attention blocks"
     else:
-        cam = grad_cam(loaded.model, x[0], class_index=chosen)
-        kind = type(loaded.model.get_submodule(cam.layer)).__name__
-        heat, method, layer = cam.heatmap, "Grad-CAM", f"{cam.layer} ({kind})"
+        found = cam_layers(loaded.model, x[0])
+        if explanation.layer and explanation.layer not in {row.name for row in found}:
+            raise ExplainError(f"the model has no layer {explanation.layer!r} that Grad-CAM can use; choose one "
+                               "of the layers the explanation page offers")
+        cam = grad_cam(loaded.model, x[0], class_index=chosen, layer=explanation.layer or None)
+        described = next(row for row in found if row.name == cam.layer)
+        heat, method, cam_layer = cam.heatmap, "Grad-CAM", cam.layer
+        layer = f"{cam.layer} ({described.kind}, {described.height}×{described.width})"
+        layers = offered_layers(found, chosen=cam.layer, automatic=choose_layer(found).name)
     images = {"input": write("input", png_bytes(seen)), "overlay": write("overlay", overlay_png(seen, heat)),
               "heatmap": write("heatmap", heatmap_png(heat))}
     stages = []
@@ -101,12 +110,21 @@ def _compute(explanation: Explanation) -> dict:
     return {
         "top": top, "classes": len(names), "class_names_all": list(names[:2000]), "class_index": chosen,
         "class_name": names[chosen],
-        "method": method, "layer": layer, "class_agnostic": vit, "image_size": loaded.preset.size,
+        "method": method, "layer": layer, "layer_name": cam_layer, "layer_auto": not explanation.layer,
+        "layers": layers, "class_agnostic": vit, "image_size": loaded.preset.size,
         "arch": loaded.arch, "images": images, "stages": stages,
         "filters": {"count": int(filters.shape[0]), "shown": min(FILTERS_SHOWN, int(filters.shape[0])),
                     "kernel": int(filters.shape[-1]), "channels": int(filters.shape[1])},
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def offered_layers(found: list, *, chosen: str, automatic: str) -> list[dict]:
+    """Return the layers a person may pick: the last of each map size (one per stage), and the ones in use."""
+    last_of_size = {(row.height, row.width): row.name for row in found}
+    keep = set(last_of_size.values()) | {chosen, automatic}
+    return [{"name": row.name, "kind": row.kind, "size": f"{row.height}×{row.width}",
+             "automatic": row.name == automatic} for row in found if row.name in keep]
 
 
 def _scale(width: int) -> int:

@@ -54,7 +54,7 @@ def run_export(artifact_id: int, *, worker: str = "", token: str | None = None) 
 
 
 def _export(artifact: ModelArtifact, fmt: str) -> tuple[dict, dict]:
-    from classifier.export import export_onnx, export_torchscript
+    from classifier.export import export_onnx, export_torchscript, model_metadata
     from classifier.factory import load_model
     from classifier.presets import EvalPreset, preset_from_dict
     from webapp.classify.services.refs import weights_of
@@ -65,7 +65,9 @@ def _export(artifact: ModelArtifact, fmt: str) -> tuple[dict, dict]:
     preset = preset if isinstance(preset, EvalPreset) else preset.eval_preset()
     images, described = parity_images(artifact.run, preset)
     exporter = {"torchscript": export_torchscript, "onnx": export_onnx}[fmt]
-    parity = exporter(model, images[:1], Path(settings.MEDIA_ROOT) / artifact.path, images=images)
+    metadata = model_metadata(arch=card.arch, class_names=card.class_names, size=preset.size,
+                              resize_size=preset.resize_size, mean=preset.mean, std=preset.std)
+    parity = exporter(model, images[:1], Path(settings.MEDIA_ROOT) / artifact.path, images=images, metadata=metadata)
     return parity, described
 
 

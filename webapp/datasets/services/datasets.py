@@ -56,11 +56,10 @@ def _used_by_runs(version: DatasetVersion) -> bool:
 
 
 def with_counts(datasets):
-    """Return `datasets` annotated with image_count, class_count and version_count (subqueries, no row blow-up)."""
+    """Return `datasets` annotated with class_count and version_count (image_count is stored on the row)."""
     def count(model, **filters):
         rows = (model.objects.filter(dataset=OuterRef("pk"), **filters).order_by().values("dataset")
                 .annotate(n=Count("pk")).values("n"))
         return Coalesce(Subquery(rows), 0)
 
-    return datasets.annotate(image_count=count(Image, deleted_at__isnull=True), class_count=count(DatasetClass),
-                             version_count=count(DatasetVersion))
+    return datasets.annotate(class_count=count(DatasetClass), version_count=count(DatasetVersion))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
 
 from django.core.cache import cache
@@ -31,19 +30,37 @@ def dataset_health(dataset: Dataset) -> dict:
     return health
 
 
+def count_matching(dataset: Dataset, *, label=None, split=None, status=None) -> int:
+    """Return how many live images have the class id (or 'none'), split and labelled/unlabelled status given,
+    from the cached health numbers: no page counts a dataset's images row by row."""
+    health = dataset_health(dataset)
+    rows = [(c["id"], c["per_split"]) for c in health["classes"]] + [(None, health["unlabelled_per_split"])]
+    if label not in (None, ""):
+        wanted = None if str(label) == "none" else int(label)
+        rows = [r for r in rows if r[0] == wanted]
+    if status:
+        rows = [r for r in rows if (r[0] is None) == (status == "unlabelled")]
+    return sum(per_split[split] if split else sum(per_split.values()) for _, per_split in rows)
+
+
 def _image_health(dataset: Dataset) -> dict:
-    live = Image.objects.filter(dataset=dataset, deleted_at__isnull=True)
+    # One grouped read of the index of live images (dataset, label, split, width, height): a few rows per
+    # class and split, never one per image, and no table row read.
     per_class_split: dict[int | None, dict[str, int]] = defaultdict(lambda: {s: 0 for s in SPLITS})
-    for label_id, split, n in live.values_list("label_id", "split").annotate(n=Count("pk")).order_by():
-        per_class_split[label_id][split] = n
+    widths: dict[int, int] = defaultdict(int)
+    heights: dict[int, int] = defaultdict(int)
+    shapes = (Image.objects.filter(dataset=dataset, deleted_at__isnull=True).order_by()
+              .values_list("label_id", "split", "width", "height").annotate(n=Count("*")))
+    for label_id, split, width, height, n in shapes:
+        per_class_split[label_id][split] += n
+        widths[width] += n
+        heights[height] += n
     classes = []
     for cls in DatasetClass.objects.filter(dataset=dataset).order_by("position", "pk"):
         counts = per_class_split.get(cls.pk, {s: 0 for s in SPLITS})
         classes.append({"id": cls.pk, "name": cls.name, "count": sum(counts.values()), "per_split": counts})
     unlabelled = per_class_split.get(None, {s: 0 for s in SPLITS})
     per_split = {s: sum(c[s] for c in per_class_split.values()) for s in SPLITS}
-    sizes = list(live.values_list("width", "height"))
-    widths, heights = (zip(*sizes, strict=True) if sizes else ((), ()))
     return {
         "total": sum(per_split.values()),
         "labelled": sum(c["count"] for c in classes),
@@ -54,7 +71,7 @@ def _image_health(dataset: Dataset) -> dict:
         "unlabelled_per_split": unlabelled,
         "imbalance": _imbalance(classes),
         "too_few": _too_few(classes, per_split),
-        "sizes": {"width": _spread(list(widths)), "height": _spread(list(heights))},
+        "sizes": {"width": _spread(widths), "height": _spread(heights)},
     }
 
 
@@ -82,10 +99,23 @@ def _too_few(classes: list[dict], per_split: dict[str, int]) -> list[dict]:
     return found
 
 
-def _spread(values) -> dict:
-    if not values:
+def _spread(histogram: dict[int, int]) -> dict:
+    """Return min, median and max of the values a {value: how many} histogram counts."""
+    if not histogram:
         return {"min": None, "median": None, "max": None}
-    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+    values = sorted(histogram)
+    total = sum(histogram.values())
+
+    def nth(k: int) -> int:  # the k-th value (0-based) in sorted order
+        seen = 0
+        for value in values:
+            seen += histogram[value]
+            if k < seen:
+                return value
+        return values[-1]
+
+    middle = nth(total // 2) if total % 2 else (nth(total // 2 - 1) + nth(total // 2)) / 2
+    return {"min": values[0], "median": middle, "max": values[-1]}
 
 
 def _import_health(dataset: Dataset) -> dict:

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from webapp.core.csvsafe import csv_writer
+from webapp.datachecks.services.checks import check_version
 from webapp.datasets.models import Dataset, DatasetClass, DatasetVersion, Image, Split, VersionEntry
 
 SPLITS = (Split.TRAIN, Split.VAL, Split.TEST)
@@ -56,6 +57,7 @@ def freeze_version(dataset: Dataset, *, user, note: str = "") -> DatasetVersion:
         VersionEntry.objects.bulk_create(
             (VersionEntry(version=version, image_id=pk, class_index=index[label], split=split)
              for pk, label, split, _ in rows), batch_size=2000)
+        check_version(version)  # webapp.datachecks: record its near-duplicate and leakage check with it
     return version
 
 
@@ -66,7 +68,11 @@ def version_records(version: DatasetVersion) -> tuple[list[tuple[int, str, int, 
 
 
 def export_version_zip(version: DatasetVersion) -> Iterator[bytes]:
-    """Yield an ImageFolder ZIP (split/class/image) of a version piece by piece, never whole in memory."""
+    """Yield an ImageFolder ZIP (split/class/image) of a version piece by piece, never whole in memory.
+
+    Files keep their original names (made safe, and made distinct within a folder: "leaf (2).jpg");
+    manifest.csv maps each path to its class, split, checksum and original name.
+    """
     sink = _Sink()
     folders = class_folders(version.class_names)
     manifest = io.StringIO()
@@ -75,9 +81,11 @@ def export_version_zip(version: DatasetVersion) -> Iterator[bytes]:
     entries = (version.entries.order_by("split", "class_index", "image_id")
                .values_list("image_id", "image__file", "image__format", "image__sha256", "image__original_name",
                             "class_index", "split"))
+    taken: set[str] = set()
     with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
         for image_id, stored, fmt, sha, original, class_index, split in entries.iterator(chunk_size=2000):
-            path = f"{split}/{folders[class_index]}/{image_id}.{Image(format=fmt).extension}"
+            folder = f"{split}/{folders[class_index]}"
+            path = f"{folder}/{_file_name(original, image_id, Image(format=fmt).extension, folder, taken)}"
             info = zipfile.ZipInfo(path, date_time=(2000, 1, 1, 0, 0, 0))
             with default_storage.open(stored, "rb") as src, zf.open(info, "w") as dst:
                 while chunk := src.read(_READ_CHUNK):
@@ -114,6 +122,31 @@ def class_folders(class_names: list[str]) -> list[str]:
 
 
 # ---------------------------------------------------------------- helpers
+
+_EXTENSIONS = {"jpg": {"jpg", "jpeg", "jpe"}, "tif": {"tif", "tiff"}}
+_MAX_STEM = 120
+
+
+def _file_name(original: str, image_id: int, extension: str, folder: str, taken: set[str]) -> str:
+    """Return the image's original file name made safe for a ZIP entry and not yet used in `folder`."""
+    # Original names are what the uploader sent (an archive's inner path, a browser's file name): keep the last
+    # part only, without separators, control characters or a leading dot, and with the extension of the real format.
+    name = original.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join("_" if ch in ":" or not ch.isprintable() else ch for ch in name).strip().lstrip(".")
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    if ext.lower() not in _EXTENSIONS.get(extension, {extension}):
+        stem = name  # a missing or wrong extension: keep it in the stem, add the real one
+        ext = extension
+    stem = stem.strip()[:_MAX_STEM] or str(image_id)
+    candidate, copy = f"{stem}.{ext}", 1
+    while f"{folder}/{candidate}".lower() in taken:  # case-insensitive: the ZIP may be unpacked on macOS or Windows
+        copy += 1
+        candidate = f"{stem} ({copy}).{ext}"
+    taken.add(f"{folder}/{candidate}".lower())
+    return candidate
+
 
 
 def _content_hash(names: list[str], entries: list[tuple[str, int, str]]) -> str:

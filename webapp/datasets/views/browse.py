@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -10,18 +9,22 @@ from django.views.decorators.http import require_GET, require_POST
 from webapp.datasets.forms import BrowseFilterForm, BulkActionForm
 from webapp.datasets.services import bulk
 from webapp.datasets.services.access import dataset_for, live_images
+from webapp.datasets.services.health import count_matching
+from webapp.datasets.services.keyset import keyset_page
 
 
 @require_GET
 def browse(request, pk):
-    """Show one page of the dataset's thumbnails, filtered; a constant number of queries whatever the page size."""
+    """Show one page of the dataset's thumbnails, filtered; the same few queries at any page size, depth or size."""
     dataset = dataset_for(request.user, pk)
     filters = BrowseFilterForm(request.GET or None, dataset=dataset)
     images = filters.filter(live_images(dataset)).select_related("label").only(
         "id", "original_name", "sha256", "width", "height", "split", "label__name", "created_at")
-    page = Paginator(images, filters.page_size()).get_page(request.GET.get("page"))
+    page = keyset_page(images, filters.page_size(), after=request.GET.get("after"), before=request.GET.get("before"),
+                       count=known_count(dataset, filters))
     query = request.GET.copy()
-    query.pop("page", None)
+    for anchor in ("page", "after", "before"):
+        query.pop(anchor, None)
     context = {
         "dataset": dataset,
         "tab": "browse",
@@ -32,6 +35,18 @@ def browse(request, pk):
         "here": request.get_full_path(),
     }
     return render(request, "datasets/browse.html", context)
+
+
+def known_count(dataset, filters) -> int | None:
+    """Return the images the filters match without counting rows (None for a name search: counted up to a cap)."""
+    if not filters.is_valid():  # invalid filters filter nothing (BrowseFilterForm.filter)
+        return dataset.image_count
+    data = filters.cleaned_data
+    if data.get("q"):
+        return None
+    if not any(data.get(f) for f in ("label", "split", "status")):
+        return dataset.image_count
+    return count_matching(dataset, label=data.get("label"), split=data.get("split"), status=data.get("status"))
 
 
 def _relabel(dataset, ids, form):

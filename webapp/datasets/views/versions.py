@@ -6,6 +6,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from webapp.datachecks.services.checks import version_warnings
 from webapp.datasets.forms import FreezeVersionForm
 from webapp.datasets.models import DatasetVersion, Split
 from webapp.datasets.services.access import dataset_for
@@ -73,6 +74,8 @@ def version_freeze(request, pk):
             else:
                 total = version.counts.get("total", 0)
                 messages.success(request, f"Version {version.number} frozen: {total} images.")
+                for warning in version_warnings(version):  # webapp.datachecks: near-copies across its splits
+                    messages.warning(request, f"{warning} Fix the groups on Data checks, then freeze again.")
             return redirect("version_detail", pk=dataset.pk, number=version.number)
     return _list(request, dataset, form, status=400)
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from webapp.datasets.models import Dataset, DatasetClass, Image
 from webapp.datasets.services import bulk
-from webapp.labelling.models import LabelEvent, Origin
+from webapp.labelling.models import LabelEvent, Origin, Suggestion
 
 
 class Conflict(ValidationError):
@@ -18,8 +18,8 @@ class Conflict(ValidationError):
 def label_image(dataset: Dataset, image_id, class_id, *, expected, user, origin: str = Origin.HAND,
                 model_ref: str = "") -> LabelEvent:
     """Put one image in a class, if it is still in class `expected` (None: unlabelled); record the event."""
-    if origin not in Origin.values:
-        raise ValidationError(f"Origin must be one of {', '.join(Origin.values)}.")
+    if origin not in (Origin.HAND, Origin.SUGGESTION):
+        raise ValidationError("Origin must be hand or suggestion (bulk accepts go through a batch).")
     if origin != Origin.HAND and not model_ref:
         raise ValidationError("An accepted suggestion must name its model.")
     with transaction.atomic():
@@ -28,6 +28,8 @@ def label_image(dataset: Dataset, image_id, class_id, *, expected, user, origin:
         if image.label_id != expected:
             now = image.label.name if image.label else "unlabelled"
             raise Conflict(f"This image was labelled meanwhile (now {now}); nothing was changed.")
+        if origin == Origin.SUGGESTION:
+            check_suggestion(image, label, model_ref)
         event = LabelEvent(dataset=dataset, image=image, label=label, label_name=label.name,
                            previous=image.label, previous_name=image.label.name if image.label else "",
                            origin=origin, model_ref=model_ref, user=user if user and user.is_authenticated else None)
@@ -35,6 +37,18 @@ def label_image(dataset: Dataset, image_id, class_id, *, expected, user, origin:
             bulk.relabel(dataset, [image.pk], label)
         event.save()
     return event
+
+
+def check_suggestion(image: Image, label: DatasetClass, model_ref: str) -> Suggestion:
+    """Return the model's live suggestion for the image, if it names `label` still; else refuse."""
+    suggestion = (Suggestion.objects.filter(image=image, model_ref=model_ref, rejected_at__isnull=True)
+                  .order_by("-id").first())
+    if suggestion is None:
+        raise ValidationError(f"The model {model_ref} made no suggestion for this image; nothing was changed.")
+    if suggestion.label_id != label.pk or suggestion.label_name != label.name:
+        raise Conflict(f"The model suggested {suggestion.label_name}, which no longer matches this dataset's "
+                       f"class {label.name} (renamed or deleted since?); nothing was changed.")
+    return suggestion
 
 
 def undo(dataset: Dataset, event: LabelEvent) -> Image:

@@ -8,9 +8,9 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from webapp.labelling.forms import LabelForm, QueueForm, UndoForm
+from webapp.labelling.forms import LabelForm, OrderForm, QueueForm, UndoForm
 from webapp.labelling.services import label as labelling
-from webapp.labelling.services import queue
+from webapp.labelling.services import loop, prelabel, queue
 from webapp.labelling.services.access import dataset_for, event_for
 from webapp.labelling.services.keys import class_keys
 
@@ -21,14 +21,32 @@ MAX_BODY = 4096  # a label is a few numbers
 def label_page(request, pk):
     """Show the labelling page for the unlabelled images, or for one class (?scope=<class id>) to review it."""
     dataset = dataset_for(request.user, pk)
+    loop.follow_all(dataset)
     try:
         scope = queue.scope_for(dataset, request.GET.get("scope"))
     except ValidationError as e:
         return render(request, "labelling/bad_scope.html", {"dataset": dataset, "tab": "label",
                                                             "message": " ".join(e.messages)}, status=400)
+    try:
+        job, order = queue_order(dataset, request.GET)
+    except ValidationError as e:
+        return render(request, "labelling/bad_scope.html", {"dataset": dataset, "tab": "label",
+                                                            "message": " ".join(e.messages)}, status=400)
     context = {"dataset": dataset, "tab": "label", "scope": scope, "keys": class_keys(dataset.classes.all()),
-               "counts": queue.counts(dataset, scope), "classes": dataset.classes.all()}
+               "counts": queue.counts(dataset, scope), "classes": dataset.classes.all(), "job": job,
+               "order": order, "order_text": queue.ORDERS[order], "orders": queue.ORDERS.items(),
+               "latest": prelabel.current_job(dataset), "retrain": loop.offer(dataset, job),
+               "models": prelabel.model_choices(request.user)}
     return render(request, "labelling/label.html", context)
+
+
+def queue_order(dataset, params) -> tuple:
+    """Return (the pre-label job whose suggestions the queue reads, the order); ValidationError when bad."""
+    form = OrderForm(params)
+    if not form.is_valid():
+        raise ValidationError(form.errors.as_text())
+    job = prelabel.suggesting_job(dataset, form.cleaned_data["job"])
+    return job, queue.order_for(form.cleaned_data["order"], job)
 
 
 @never_cache
@@ -41,10 +59,12 @@ def label_queue(request, pk):
         return _error(form.errors.as_text(), 400)
     try:
         scope = queue.scope_for(dataset, form.cleaned_data["scope"])
+        job, order = queue_order(dataset, request.GET)
     except ValidationError as e:
         return _error(" ".join(e.messages), 400)
-    return JsonResponse({"images": queue.next_images(dataset, scope, after=form.cleaned_data["after"]),
-                         **queue.counts(dataset, scope)})
+    images = queue.next_images(dataset, scope, after=form.cleaned_data["after"], order=order, job=job)
+    return JsonResponse({"images": images, "order": order, "job": job.pk if job else None,
+                         "model": job.model_ref if job else None, **queue.counts(dataset, scope)})
 
 
 @require_POST

@@ -18,7 +18,7 @@ DEFAULT_ARCH = "resnet18_small"
 FORM_DEFAULT_KEYS = ("image_size", "epochs", "batch_size", "optimizer", "lr", "weight_decay", "scheduler",
                      "warmup_epochs", "label_smoothing", "augment", "patience", "mixed_precision", "seed")
 # TrainConfig fields the launch form shows and a re-run copies; empty means "the architecture's default".
-CONFIG_FIELDS = (*FORM_DEFAULT_KEYS, "device")
+CONFIG_FIELDS = (*FORM_DEFAULT_KEYS, "device", "finetune")
 
 
 @functools.cache

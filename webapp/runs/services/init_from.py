@@ -11,8 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.urls import reverse
 
+from classifier.pretrained_files import hash_prefix, weights_file_for
+from classifier.weights import WeightsError
 from webapp.classify.models import ImportedModel
+from webapp.core.files import file_sha256
 from webapp.core.ids import parse_id
 from webapp.runs.models import ModelArtifact, RunStatus, TrainingRun
 
@@ -48,8 +52,10 @@ def _from_run(run: TrainingRun) -> StartFrom | None:
     if artifact is None:
         return None
     label = f"{run.name or f'Run {run.pk}'} · {run.arch} · {run.version.dataset.name} v{run.version.number}"
-    return StartFrom(f"run:{run.pk}", label, run.arch, (run.config or {}).get("spec"),
-                     Path(settings.MEDIA_ROOT) / artifact.path, artifact.sha256)
+    path = Path(settings.MEDIA_ROOT) / artifact.path
+    # Weights saved before their checksum was kept: hash the file, so the new run still records which it was.
+    sha256 = artifact.sha256 or (file_sha256(path) if path.is_file() else "")
+    return StartFrom(f"run:{run.pk}", label, run.arch, (run.config or {}).get("spec"), path, sha256)
 
 
 def _from_imported(model: ImportedModel) -> StartFrom:
@@ -91,4 +97,34 @@ def mismatch(start: StartFrom, arch: str, spec: list | None) -> str | None:
                 "it was trained with.")
     if not start.path.is_file():
         return f"The weights file of {start.label.split(' · ')[0]} is missing from storage."
+    return None
+
+
+def started_from(run: TrainingRun, user) -> dict | None:
+    """Return where `run` started, as `user` may see it; None for a run trained from scratch.
+
+    kind "run" or "imported": the earlier model's label, file and SHA-256 (kept at launch), and `url`, its page,
+    only while `user` may still see it. kind "imagenet": torchvision's file name and the SHA-256 prefix that
+    name carries (the file itself may have been replaced since; the Pretrained weights page checks it).
+    """
+    config = run.config or {}
+    stored = config.get(INIT_FROM_KEY)
+    if isinstance(stored, dict) and stored.get("kind"):
+        kind, pk = stored.get("kind"), stored.get("id")
+        url = None
+        if kind == "run" and TrainingRun.objects.visible_to(user).filter(pk=pk).exists():
+            url = reverse("run_detail", args=[pk])
+        elif kind == "imported" and ImportedModel.objects.visible_to(user).filter(pk=pk).exists():
+            url = reverse("classify_model_card", args=["imported", pk])
+        return {"kind": kind, "id": pk, "label": stored.get("label", ""), "arch": stored.get("arch", run.arch),
+                "file": stored.get("file", ""), "sha256": stored.get("sha256", ""), "sha256_prefix": False,
+                "url": url}
+    if config.get("pretrained") == "imagenet":
+        try:
+            filename = weights_file_for(run.arch).filename
+        except WeightsError:
+            filename = ""
+        return {"kind": "imagenet", "id": None, "label": f"ImageNet weights for {run.arch}", "arch": run.arch,
+                "file": filename, "sha256": hash_prefix(filename) or "", "sha256_prefix": True,
+                "url": reverse("weights_page")}
     return None

@@ -11,7 +11,8 @@ PREVIEW_CLASSES = 10  # the head size used to check a network before it meets a 
 
 def _rows(spec, image_size: int, num_classes: int) -> list[dict]:
     return [{"index": row.index, "kind": row.kind, "label": row.label, "out_shape": list(row.out_shape),
-             "params": row.params} for row in layer_shapes(spec, image_size=image_size, num_classes=num_classes)]
+             "params": row.params, "formula": row.formula}
+            for row in layer_shapes(spec, image_size=image_size, num_classes=num_classes)]
 
 
 def network_shapes(spec, *, image_size, num_classes) -> dict:

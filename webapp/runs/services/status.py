@@ -46,6 +46,25 @@ def progress_summary(run: TrainingRun) -> dict:
     }
 
 
+# The phases of one attempt, in the order they happen (PostgreSQL's jsonb sorts keys by length).
+PHASES = ("cache_s", "fit_s", "evaluate_s", "total_s")
+
+
+def carried_timings(previous: dict, attempt: int) -> dict:
+    """Return the timings a resumed attempt starts with: the earlier attempts' phases, summed, under "earlier".
+
+    A run row keeps one attempt's phases; without this a resumed run would show the latest attempt's fit beside
+    a training time that counts every attempt's epochs, and the two would seem to disagree.
+    """
+    earlier = dict((previous or {}).get("earlier") or {})
+    for key in PHASES:
+        value = (previous or {}).get(key)
+        if isinstance(value, int | float):
+            earlier[key] = round(earlier.get(key, 0) + value, 3)
+    earlier["attempts"] = attempt - 1
+    return {"earlier": earlier}
+
+
 def timings(run: TrainingRun, now=None) -> dict:
     """Return when the run was created, started and finished, and how long it waited and has taken."""
     now = now or timezone.now()

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from webapp.core.ownership import get_visible_or_404
 from webapp.datasets.models import Dataset
 from webapp.runs.services.access import get_evaluation
+from webapp.runs.services.retrain import can_retrain
 
 PER_PAGE = 60
 
@@ -27,6 +28,24 @@ def _class_index(evaluation, value) -> int:
     return int(value)
 
 
+class CellPaginator(Paginator):
+    """A paginator told its count, so a page never counts the cell's predictions (thousands at 100,000 images)."""
+
+    def __init__(self, object_list, per_page, count: int | None):
+        super().__init__(object_list, per_page)
+        if count is not None:
+            self.count = count  # shadows Paginator.count (a cached_property)
+
+
+def cell_count(evaluation, true: int, pred: int) -> int | None:
+    """Return the cell's count from the stored confusion matrix (one prediction per counted image), or None."""
+    try:
+        count = evaluation.metrics["confusion_matrix"][true][pred]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return count if isinstance(count, int) and count >= 0 else None
+
+
 @require_GET
 def evaluation_cell(request, pk, true, pred):
     """Show exactly the images of one confusion-matrix cell, most confident first."""
@@ -35,7 +54,7 @@ def evaluation_cell(request, pk, true, pred):
     names = evaluation.class_names
     predictions = (evaluation.predictions.filter(true_index=true, predicted_index=pred)
                    .select_related("image__label").order_by("-confidence", "pk"))
-    page = Paginator(predictions, PER_PAGE).get_page(request.GET.get("page"))
+    page = CellPaginator(predictions, PER_PAGE, cell_count(evaluation, true, pred)).get_page(request.GET.get("page"))
     dataset = evaluation.version.dataset
     items = []
     for prediction in page:
@@ -54,6 +73,7 @@ def evaluation_cell(request, pk, true, pred):
         "evaluation": evaluation, "run": evaluation.run, "true": true, "pred": pred,
         "true_name": names[true], "pred_name": names[pred], "page": page, "items": items,
         "total": page.paginator.count, "classes": list(dataset.classes.all()), "dataset": dataset,
+        "can_retrain": can_retrain(evaluation.run),
     })
 
 
@@ -100,3 +120,4 @@ def gallery_remove(request, pk, image_id):
     delete_images(dataset, [image.pk])
     messages.success(request, f"“{image}” was removed from {dataset.name}. {evaluation.version} still holds it.")
     return _back(request, evaluation)
+

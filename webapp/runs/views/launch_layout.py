@@ -3,7 +3,7 @@
 # Field names in the order a person decides them; a field the form lacks is skipped, one not listed goes last.
 SECTIONS = [
     ("Data", ["dataset", "version", "name"]),
-    ("Model", ["arch", "pretrained", "image_size"]),
+    ("Model", ["arch", "pretrained", "start_from", "finetune", "image_size"]),
     ("Training", ["epochs", "batch_size", "optimizer", "lr", "weight_decay", "scheduler", "warmup_epochs",
                   "label_smoothing", "augment", "patience"]),
     ("Machine", ["mixed_precision", "device", "gpus", "seed"]),

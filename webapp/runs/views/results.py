@@ -12,6 +12,9 @@ from webapp.runs.models import EvaluationStatus, RunStatus
 from webapp.runs.services import health
 from webapp.runs.services.access import get_evaluation, get_run
 from webapp.runs.services.evaluations import EvaluationRequestError, evaluate_on_version, weights_artifact
+from webapp.runs.services.init_from import started_from
+from webapp.runs.services.retrain import can_retrain
+from webapp.runs.views.calibration import calibration_reading
 from webapp.runs.views.matrix import MAX_GRID_CLASSES, confused_pairs, heatmap_rows, per_class_rows
 
 
@@ -57,9 +60,12 @@ def evaluation_detail(request, pk):
         "macro": metrics.get("macro", {}),
         "weighted": metrics.get("weighted", {}),
         "nll": metrics.get("nll"),
+        "calibration": calibration_reading(metrics.get("reliability", [])),
         "siblings": siblings,
         "chart_data": chart_data,
         "has_weights": bool(evaluation.run_id) and weights_artifact(evaluation.run) is not None,
+        "started_from": started_from(evaluation.run, request.user) if evaluation.run_id else None,
+        "can_retrain": can_retrain(evaluation.run),
     })
 
 

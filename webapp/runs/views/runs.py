@@ -17,9 +17,10 @@ from webapp.runs.services import health
 from webapp.runs.services.access import get_run, primary_top1, visible_runs
 from webapp.runs.services.architectures import NETWORK_PREFIX
 from webapp.runs.services.control import RunStateError, cancel_run, rerun_initial, resume_run
+from webapp.runs.services.init_from import started_from
 from webapp.runs.services.launch import launch_run
 from webapp.runs.services.recipes import RECIPE_KEY, augmentation_note
-from webapp.runs.services.status import run_status
+from webapp.runs.services.status import PHASES, run_status
 from webapp.runs.templatetags.runs_format import duration, when
 from webapp.runs.views.launch_layout import form_sections
 
@@ -121,26 +122,42 @@ def status_payload(run) -> dict:
     # Times drawn by the server, so the live page writes them as the page does and in the same time zone.
     data["shown_times"] = {name: when(getattr(run, name)) for name in ("created_at", "started_at", "finished_at")}
     data["timings_text"] = timings_text(data["timings"], data["attempts"])
+    data["train_time_text"] = train_time_text(data["timings"], data["attempts"], data["is_active"])
     return data
 
 
-PHASE_ORDER = ("cache_s", "fit_s", "evaluate_s", "total_s")
+def _phases_text(timings: dict) -> str:
+    """Return one attempt's phase timings in words ("cache 2 s · fit 1 min 12 s"), or "" when none is known."""
+    # In the order the phases happen, not the stored order (PostgreSQL's jsonb sorts keys by length).
+    order = {key: i for i, key in enumerate(PHASES)}
+    keys = sorted(timings, key=lambda key: (order.get(key, len(order)), key))
+    return " · ".join(f"{key[:-2].replace('_', ' ')} {duration(timings[key])}" for key in keys
+                      if key.endswith("_s") and key not in STANDARD_TIMINGS and isinstance(timings[key], int | float))
 
 
 def timings_text(timings: dict, attempts: int) -> str:
-    """Return the phase timings of the latest attempt in words, saying so after a resume.
+    """Return the phase timings of each attempt in words: the latest one's, then the earlier ones' together.
 
-    "Training time" sums every attempt's epochs; these phases (cache, fit, evaluate, ...) are the latest
-    attempt's alone, so a resumed run names the attempt rather than show two times that seem to disagree.
+    "Training time" sums every attempt's epochs; these phases (cache, fit, evaluate) also hold each attempt's
+    set-up, so a resumed run names the attempt each belongs to rather than show two times that seem to disagree.
     """
-    # In the order the phases happen, not the stored order (PostgreSQL's jsonb sorts keys by length).
-    order = {key: i for i, key in enumerate(PHASE_ORDER)}
-    keys = sorted(timings, key=lambda key: (order.get(key, len(order)), key))
-    parts = [f"{key[:-2].replace('_', ' ')} {duration(timings[key])}" for key in keys
-             if key.endswith("_s") and key not in STANDARD_TIMINGS and isinstance(timings[key], int | float)]
-    if not parts:
-        return "—"
-    return (f"attempt {attempts} only: " if attempts > 1 else "") + " · ".join(parts)
+    latest = _phases_text(timings)
+    earlier = timings.get("earlier") if isinstance(timings.get("earlier"), dict) else None
+    if attempts <= 1:
+        return latest or "—"
+    if earlier is None:  # a row from before attempts were kept apart: only the latest attempt's are known
+        return f"attempt {attempts} only: {latest}" if latest else "—"
+    before = earlier.get("attempts") or attempts - 1
+    named = "attempt 1" if before == 1 else f"attempts 1–{before} together"
+    return f"attempt {attempts}: {latest or '—'}; {named}: {_phases_text(earlier) or '—'}"
+
+
+def train_time_text(timings: dict, attempts: int, active: bool) -> str:
+    """Return the run's training time: its epochs' seconds over every attempt, saying so after a resume."""
+    if timings.get("train_seconds") is None:
+        return duration(timings.get("elapsed_s"))  # a first attempt still training: its time so far
+    text = duration(timings["train_seconds"])
+    return text if attempts <= 1 or active else f"{text} in the epochs of {attempts} attempts"
 
 
 @require_GET
@@ -150,7 +167,8 @@ def run_detail(request, pk):
     payload = status_payload(run)
     config = sorted((key, value) for key, value in run.config.items() if key != RECIPE_KEY)
     return render(request, "runs/detail.html", {"run": run, "status": payload, "config": config,
-                                                "recipe": run.config.get(RECIPE_KEY, "")})
+                                                "recipe": run.config.get(RECIPE_KEY, ""),
+                                                "started_from": started_from(run, request.user)})
 
 
 @never_cache

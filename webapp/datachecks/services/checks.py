@@ -1,0 +1,76 @@
+"""Start data checks as jobs, and record what a frozen version was checked for when it is made."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from webapp.core.reaping import new_token, send_on_commit
+from webapp.datachecks.models import CheckKind, CheckStatus, DataCheck
+from webapp.datachecks.services import duplicates, hashes
+from webapp.datachecks.services.reaper import CHECKS
+from webapp.datasets.models import Dataset, DatasetVersion, Image
+
+log = logging.getLogger(__name__)
+# A version with at most this many images lacking a hash is checked while it is frozen; more go to a job.
+INLINE_HASH_LIMIT = 200
+
+
+def start_check(dataset: Dataset, user, *, kind: str = CheckKind.DUPLICATES, threshold: int | None = None,
+                version: DatasetVersion | None = None) -> DataCheck:
+    """Queue a check of the dataset's live images (or of `version`); one already waiting or running is returned."""
+    with transaction.atomic():
+        Dataset.objects.select_for_update().filter(pk=dataset.pk).first()  # one start at a time per dataset
+        busy = DataCheck.objects.filter(dataset=dataset, kind=kind, version=version,
+                                        status__in=(CheckStatus.QUEUED, CheckStatus.RUNNING)).first()
+        if busy is not None:
+            return busy
+        token = new_token()
+        check = DataCheck.objects.create(
+            dataset=dataset, version=version, kind=kind, created_by=user,
+            threshold=threshold if kind == CheckKind.DUPLICATES else None,
+            status=CheckStatus.QUEUED, task_id=token, queued_at=timezone.now())
+        send_on_commit(CHECKS, check.pk, token, quiet=True)  # unsent: the reaper sends it later
+    return check
+
+
+def latest(dataset: Dataset, *, kind: str = CheckKind.DUPLICATES, version: DatasetVersion | None = None,
+           finished: bool = False) -> DataCheck | None:
+    """Return the newest check of this kind of the dataset's live images (or of `version`; of any for labels)."""
+    checks = DataCheck.objects.filter(dataset=dataset, kind=kind).select_related("version")
+    if kind == CheckKind.DUPLICATES or version is not None:  # labels and outliers: only ever of versions
+        checks = checks.filter(version=version)
+    if finished:
+        checks = checks.filter(status=CheckStatus.SUCCEEDED)
+    return checks.order_by("-created_at", "-id").first()
+
+
+def check_version(version: DatasetVersion) -> DataCheck | None:
+    """Record the leakage check of a version as it is frozen: at once, or as a job when many hashes are missing."""
+    try:
+        with transaction.atomic():  # a savepoint: whatever goes wrong here, the freeze itself stands
+            images = Image.objects.filter(version_entries__version=version)
+            missing = hashes.missing_ids(images)
+            if len(missing) > INLINE_HASH_LIMIT:
+                return start_check(version.dataset, version.created_by, version=version,
+                                   threshold=duplicates.DEFAULT_THRESHOLD)
+            hashes.fill_missing(missing)
+            report = duplicates.version_report(version, duplicates.DEFAULT_THRESHOLD)
+            now = timezone.now()
+            return DataCheck.objects.create(
+                dataset=version.dataset, version=version, kind=CheckKind.DUPLICATES, revision=version.revision,
+                threshold=report.threshold, counts=report.counts(), results=report.results(),
+                created_by=version.created_by, status=CheckStatus.SUCCEEDED, started_at=now, finished_at=now,
+                done=report.images, total=report.images)
+    except Exception:  # a check must never fail the freeze it describes
+        log.exception("leakage check of version %s failed", version.pk)
+        return None
+
+
+def version_warnings(version: DatasetVersion) -> list[str]:
+    """Return the leakage sentences of a version: from its stored check, else computed now from the hashes."""
+    stored = latest(version.dataset, version=version, finished=True)
+    counts = stored.counts if stored is not None else duplicates.version_report(version).counts()
+    return duplicates.warnings(counts or {})
