@@ -11,7 +11,6 @@ none of the dataset's) fails it.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 
 import torch
@@ -23,6 +22,7 @@ from training.active import uncertainty
 from webapp.classify.services import loader, refs
 from webapp.classify.services.decode import DecodedImage, decode
 from webapp.classify.services.pipeline import classify_stream
+from webapp.core.job_progress import JobProgress
 from webapp.core.reaping import Heartbeat
 from webapp.datasets.services.access import live_images
 from webapp.datasets.services.store import image_limits
@@ -31,7 +31,6 @@ from webapp.labelling.services.prelabel import PrelabelError, class_match
 from webapp.labelling.services.reaper import PRELABEL
 
 log = logging.getLogger(__name__)
-PROGRESS_WRITE_S = 1.0
 BATCH_SIZE = 32
 
 
@@ -93,7 +92,7 @@ def _run(job: PrelabelJob, heartbeat: Heartbeat) -> str:
         with default_storage.open(item.file, "rb") as handle:
             return decode(handle.read(), side, limits=limits)
 
-    tracker = _Tracker(job, heartbeat)
+    tracker = JobProgress(job, heartbeat, lambda: _leased(job))
     stream = classify_stream(loaded.model, loaded.preset, items, read, k=job.top_k, batch_size=BATCH_SIZE,
                              device=loaded.device, channels_last=loaded.channels_last, keep_logits=True)
     try:
@@ -134,44 +133,13 @@ def _suggestions(job: PrelabelJob, outcomes: list, names: list[str], classes: di
     return rows
 
 
-class _Tracker:
-    """Count finished images, write progress at most once a second, and read the cancel flag as often."""
-
-    def __init__(self, job: PrelabelJob, heartbeat: Heartbeat):
-        self.job, self.heartbeat = job, heartbeat
-        self.done = self.errors = 0
-        self.started = time.monotonic()
-        self.last_write = 0.0
-
-    def snapshot(self) -> dict:
-        elapsed = max(time.monotonic() - self.started, 1e-6)
-        rate = self.done / elapsed
-        left = max(self.job.total - self.done, 0)
-        return {"images_per_s": round(rate, 2), "eta_s": round(left / rate, 1) if rate > 0 else None,
-                "elapsed_s": round(elapsed, 2), "updated_at": timezone.now().isoformat()}
-
-    def advance(self, done: int, errors: int) -> bool:
-        """Record a batch; return True when the job should stop (cancel asked for, or the lease lost)."""
-        self.done += done
-        self.errors += errors
-        now = time.monotonic()
-        if now - self.last_write < PROGRESS_WRITE_S:
-            return self.heartbeat.lost.is_set()
-        self.last_write = now
-        rows = _leased(self.job)
-        if not rows.update(done=self.done, errors=self.errors, progress=self.snapshot(), heartbeat_at=timezone.now()):
-            self.heartbeat.lost.set()
-            return True
-        return bool(rows.values_list("cancel_requested", flat=True).first())
-
-
 def _leased(job: PrelabelJob):
     """Return the job's row while this worker still holds it (empty once the reaper gave it to another)."""
     return PRELABEL.leased(job.pk, job.attempts)
 
 
-def _finish(job: PrelabelJob, status: str, *, tracker: _Tracker | None = None, error: str = "") -> None:
+def _finish(job: PrelabelJob, status: str, *, tracker: JobProgress | None = None, error: str = "") -> None:
     fields = {"status": status, "finished_at": timezone.now(), "error": error}
     if tracker is not None:
-        fields.update(done=tracker.done, errors=tracker.errors, progress={**tracker.snapshot(), "eta_s": 0})
+        fields.update(tracker.final_fields())
     _leased(job).update(**fields)

@@ -10,7 +10,6 @@ whose job the reaper gave to another changes nothing.
 from __future__ import annotations
 
 import logging
-import time
 
 from django.db import transaction
 from django.utils import timezone
@@ -20,10 +19,10 @@ from webapp.classify.services import loader, refs
 from webapp.classify.services.inputs import Inputs
 from webapp.classify.services.pipeline import classify_stream
 from webapp.classify.services.reaper import JOBS
+from webapp.core.job_progress import JobProgress
 from webapp.core.reaping import Heartbeat
 
 log = logging.getLogger(__name__)
-PROGRESS_WRITE_S = 1.0
 BATCH_SIZE = 32
 
 
@@ -71,7 +70,7 @@ def _run(job: ClassificationJob, heartbeat: Heartbeat) -> str:
     job.class_names, job.device = loaded.class_names, str(loaded.device)[:100]
     _leased(job).update(class_names=job.class_names, device=job.device)
     labels = _label_map(job, loaded.class_names)
-    tracker = _Tracker(job, heartbeat)
+    tracker = JobProgress(job, heartbeat, lambda: _leased(job))
     logits, targets, image_ids = [], [], []
     with Inputs(job, loaded.resize_size) as inputs:
         stream = classify_stream(loaded.model, loaded.preset, inputs.items(), inputs.decode, k=job.top_k,
@@ -123,47 +122,15 @@ def _row(job: ClassificationJob, outcome, labels) -> Prediction:
     return row
 
 
-class _Tracker:
-    """Count finished images, write progress at most once a second, and read the cancel flag as often."""
-
-    def __init__(self, job: ClassificationJob, heartbeat: Heartbeat):
-        self.job = job
-        self.heartbeat = heartbeat
-        self.done = self.errors = 0
-        self.started = time.monotonic()
-        self.last_write = 0.0
-
-    def snapshot(self) -> dict:
-        elapsed = max(time.monotonic() - self.started, 1e-6)
-        rate = self.done / elapsed
-        left = max(self.job.total - self.done, 0)
-        return {"images_per_s": round(rate, 2), "eta_s": round(left / rate, 1) if rate > 0 else None,
-                "elapsed_s": round(elapsed, 2), "updated_at": timezone.now().isoformat()}
-
-    def advance(self, done: int, errors: int) -> bool:
-        """Record a batch; return True when the job should stop (cancel asked for, or the lease lost)."""
-        self.done += done
-        self.errors += errors
-        now = time.monotonic()
-        if now - self.last_write < PROGRESS_WRITE_S:
-            return self.heartbeat.lost.is_set()
-        self.last_write = now
-        rows = _leased(self.job)
-        if not rows.update(done=self.done, errors=self.errors, progress=self.snapshot(), heartbeat_at=timezone.now()):
-            self.heartbeat.lost.set()
-            return True
-        return bool(rows.values_list("cancel_requested", flat=True).first())
-
-
 def _leased(job: ClassificationJob):
     """Return the job's row while this worker still holds it (empty once the reaper gave it to another)."""
     return JOBS.leased(job.pk, job.attempts)
 
 
-def _finish(job: ClassificationJob, status: str, *, tracker: _Tracker | None = None, error: str = "") -> None:
+def _finish(job: ClassificationJob, status: str, *, tracker: JobProgress | None = None, error: str = "") -> None:
     fields = {"status": status, "finished_at": timezone.now(), "error": error}
     if tracker is not None:
-        fields.update(done=tracker.done, errors=tracker.errors, progress={**tracker.snapshot(), "eta_s": 0})
+        fields.update(tracker.final_fields())
         if status == JobStatus.SUCCEEDED:
             fields["total"] = tracker.done  # the archive's own count is exact; this only guards a drift
     _leased(job).update(**fields)
