@@ -245,7 +245,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"SplitEnum": "webapp.datasets.models.Split",
                             # Imports, evaluations and explanations share these four states.
                             "JobStateEnum": "webapp.runs.models.EvaluationStatus",
-                            "EvaluableSplitEnum": "webapp.classify.services.jobs.VERSION_SPLITS"},
+                            "EvaluableSplitEnum": "webapp.classify.services.jobs.VERSION_SPLITS",
+                            # Three fields are called `kind`: each its own name.
+                            "DataCheckKindEnum": "webapp.datachecks.models.CheckKind",
+                            "ImportKindEnum": "webapp.datasets.models.ImportKind"},
 }
 
 # --- Celery: namespace CELERY; two queues; tasks survive their worker.

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -65,7 +66,7 @@ class DatasetQuery(serializers.Serializer):
 
 @extend_schema_view(
     list=extend_schema(summary="List pre-label jobs", parameters=[DatasetQuery],
-                       responses=answers({200: s.PrelabelJobSerializer(many=True)}, 400, 401)),
+                       responses=answers({200: s.PrelabelJobSerializer(many=True)}, 400, 401, 404)),
     retrieve=extend_schema(summary="A pre-label job with its progress",
                            responses=answers({200: s.PrelabelJobSerializer})),
 )
@@ -125,10 +126,19 @@ class SuggestionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return self.get_paginated_response(s.SuggestionSerializer(page, many=True).data)
 
 
+class OneAnswerSchema(AutoSchema):
+    """Describe a `list` action that answers one object (the queue pages itself with `after`), not an array."""
+
+    def _is_list_view(self, serializer=None):
+        return False
+
+
 class QueueViewSet(viewsets.GenericViewSet):
     """The labelling queue: the next images to label, in the chosen order, with their suggestions."""
 
     serializer_class = s.QueueSerializer
+    pagination_class = None  # the queue pages itself with `after`: one answer, not DRF's page envelope
+    schema = OneAnswerSchema()
 
     @extend_schema(summary="The next images to label", parameters=[s.QueueQuerySerializer],
                    responses=answers({200: s.QueueSerializer}, 400, 401, 404))
@@ -147,7 +157,7 @@ class QueueViewSet(viewsets.GenericViewSet):
 
 @extend_schema_view(
     list=extend_schema(summary="List labels given (newest first)", parameters=[DatasetQuery],
-                       responses=answers({200: s.LabelEventSerializer(many=True)}, 400, 401)),
+                       responses=answers({200: s.LabelEventSerializer(many=True)}, 400, 401, 404)),
     retrieve=extend_schema(summary="One label and how it was made", responses=answers({200: s.LabelEventSerializer})),
 )
 class LabelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -141,6 +141,7 @@ def route_kwargs(name: str, params: list[str], world: dict) -> dict:
         "number": world["version"].number, "true": 0, "pred": 1, "image_id": world["image"].pk, "position": 0,
         "kind": "overlay" if name == "classify_explanation_png" else "run", "key": world["saved"].pk, "fmt": "onnx",
         "ticket": f"{world['dataset'].owner_id}-{'0' * 32}",  # a quick test already collected: its 404 page
+        "batch_pk": 10**9,  # a bulk label batch that does not exist: its 404 page
     }
     return {param: values[param] for param in params}
 

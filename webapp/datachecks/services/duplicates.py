@@ -124,7 +124,8 @@ def dataset_report(dataset, threshold: int = DEFAULT_THRESHOLD) -> Report:
     # row then changes): a page showing the report (the health card) costs one cache read and one indexed row,
     # not a read of every image. The key comes from the database, so every web process agrees on it.
     check = DataCheck.objects.filter(dataset=dataset).order_by("-pk").values_list("pk", "status").first()
-    key = f"datachecks:dataset:{dataset.pk}:{dataset.revision}:{check}:{threshold}"
+    stamp = dataset.updated_at.timestamp() if dataset.updated_at else 0
+    key = f"datachecks:dataset:{dataset.pk}:{dataset.revision}:{stamp}:{check}:{threshold}"
     found = cache.get(key)
     if found is None:
         rows = Image.objects.filter(dataset=dataset, deleted_at__isnull=True).order_by("pk").values_list(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
@@ -48,7 +48,7 @@ def _delete_names(names: list[str]) -> None:
 def _used_by_runs(version: DatasetVersion) -> bool:
     """Return whether any row of another app (training runs, evaluations) points at the version."""
     for rel in version._meta.related_objects:
-        if rel.related_model.__name__ == "VersionEntry":
+        if rel.on_delete is models.CASCADE:  # its entries, the checks made of it: they go with the version
             continue
         if rel.related_model.objects.filter(**{rel.field.name: version}).exists():
             return True

@@ -65,7 +65,7 @@ def start_prelabel(dataset: Dataset, user, model_ref: str, *, top_k: int = 3) ->
         raise PrelabelError(f"Top-k must be between 1 and {MAX_TOP_K}.", "top_k")
     total = live_images(dataset).filter(label__isnull=True).count()
     if total == 0:
-        raise PrelabelError("This dataset has no unlabelled images to pre-label.", "dataset", status=409)
+        raise PrelabelError("This dataset has no unlabelled images to pre-label.", status=409)
     token = reaping.new_token()
     with transaction.atomic():
         Dataset.objects.select_for_update().filter(pk=dataset.pk).first()  # one start at a time per dataset
