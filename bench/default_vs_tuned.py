@@ -90,14 +90,31 @@ def textures(per_class: int, *, patch: int = 32) -> DataSource:
     return _source("textures", blobs, labels, ["brick", "grass", "gravel"])
 
 
+def faces(per_class: int) -> DataSource:
+    """Return scikit-image's face / not-face crops (25x25 grey, 100 of each), up to `per_class` of each, as PNGs."""
+    from skimage import data
+
+    crops = data.lfw_subset()  # (200, 25, 25) floats in [0, 1]: 100 faces, then 100 other patches
+    rng = np.random.default_rng(0)
+    keep = np.concatenate([rng.permutation(np.arange(100) + 100 * c)[:per_class] for c in range(2)])
+    pixels = np.round(crops[keep] * 255).astype(np.uint8)  # (N, 25, 25)
+    labels = [int(i >= 100) for i in keep]
+    return _source("faces", [_png(p) for p in pixels], labels, ["face", "not-face"])
+
+
+DATASETS = {"digits": digits, "textures": textures, "faces": faces}
+# May these images be mirrored? Textures and faces, yes; digits, no (a mirrored 2 is no digit).
+MIRROR = {"digits": False, "textures": True, "faces": True}
+
+
 def default_run(arch: str, source: DataSource, data, max_steps: int, work: Path, *,
-                mirror: bool) -> tuple[float, int, float]:
+                mirror: bool, device: str = "cpu") -> tuple[float, int, float]:
     """Train with the recipe (every setting empty but the dataset's mirror answer); return (test acc, steps, s)."""
     recipe = recipe_for_source(source, arch)
     settings = dict(recipe.settings)
     epochs = min(settings["epochs"], max(1, math.ceil(max_steps / recipe.steps_per_epoch)))
     settings.update(epochs=epochs, warmup_epochs=min(settings["warmup_epochs"], epochs * 0.25),
-                    patience=min(settings.get("patience", 0), epochs), device="cpu", mirror=mirror, rotate=mirror)
+                    patience=min(settings.get("patience", 0), epochs), device=device, mirror=mirror, rotate=mirror)
     config = TrainConfig.from_dict(settings)
     with Timer() as timer:
         result = fit(config, data, out_dir=work / f"default-{arch}")
@@ -119,13 +136,13 @@ def _augment(x: torch.Tensor, *, flip: bool, pad: int) -> torch.Tensor:
     dy, dx = np.random.randint(0, 2 * pad + 1, size=2)
     x = padded[:, :, dy:dy + h, dx:dx + w]
     if flip:
-        mask = torch.rand(n) < 0.5
+        mask = torch.rand(n, device=x.device) < 0.5
         x[mask] = x[mask].flip(-1)
     return x
 
 
 def bare_loop(arch: str, data, *, size: int, steps: int, batch: int, optimizer: str, lr: float, wd: float,
-              schedule: str, flip: bool, seed: int = 0) -> tuple[float, float]:
+              schedule: str, flip: bool, seed: int = 0, device: str = "cpu") -> tuple[float, float]:
     """Train with a plain loop; return (val accuracy, test accuracy) of the final weights."""
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -133,9 +150,10 @@ def bare_loop(arch: str, data, *, size: int, steps: int, batch: int, optimizer: 
     sample = train.images.float() / 255
     mean = sample.mean(dim=(0, 2, 3), keepdim=True)  # (1, 3, 1, 1)
     std = sample.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-3)
-    xs = {name: _standardise(split.images, size, mean, std) for name, split in
+    xs = {name: _standardise(split.images, size, mean, std).to(device) for name, split in
           (("train", train), ("val", val), ("test", test))}
-    model = create_model(arch, num_classes=len(data.class_names), image_size=size)
+    ys = {name: split.labels.to(device) for name, split in (("train", train), ("val", val), ("test", test))}
+    model = create_model(arch, num_classes=len(data.class_names), image_size=size).to(device)
     if optimizer == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True, weight_decay=wd)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1,
@@ -154,20 +172,20 @@ def bare_loop(arch: str, data, *, size: int, steps: int, batch: int, optimizer: 
             order, at = torch.randperm(n), 0
         idx = order[at:at + batch]
         at += batch
-        x = _augment(xs["train"][idx], flip=flip, pad=max(1, size // 8))  # (B, 3, size, size)
-        loss = F.cross_entropy(model(x), train.labels[idx], label_smoothing=0.1)
+        x = _augment(xs["train"][idx.to(device)], flip=flip, pad=max(1, size // 8))  # (B, 3, size, size)
+        loss = F.cross_entropy(model(x), ys["train"][idx.to(device)], label_smoothing=0.1)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         sched.step()
     model.eval()
     with torch.no_grad():
-        acc = {name: (model(xs[name]).argmax(1) == split.labels).float().mean().item()
-               for name, split in (("val", val), ("test", test))}
+        acc = {name: (model(xs[name]).argmax(1) == ys[name]).float().mean().item() for name in ("val", "test")}
     return acc["val"], acc["test"]
 
 
-def tuned(arch: str, source: DataSource, data, *, steps: int, flip: bool) -> tuple[float, str, float]:
+def tuned(arch: str, source: DataSource, data, *, steps: int, flip: bool,
+          device: str = "cpu") -> tuple[float, str, float]:
     """Return (test accuracy, chosen settings, seconds) of the grid's best on validation."""
     recipe = recipe_for_source(source, arch)
     size, batch = recipe.settings["image_size"], recipe.settings["batch_size"]
@@ -175,7 +193,7 @@ def tuned(arch: str, source: DataSource, data, *, steps: int, flip: bool) -> tup
     with Timer() as timer:
         for optimizer, lr, wd, schedule in GRID:
             val, test = bare_loop(arch, data, size=size, steps=steps, batch=batch, optimizer=optimizer, lr=lr,
-                                  wd=wd, schedule=schedule, flip=flip)
+                                  wd=wd, schedule=schedule, flip=flip, device=device)
             label = f"{optimizer} lr {lr:g}"
             print(f"    tuned loop {label}: val {val:.1%} test {test:.1%}", flush=True)
             if best is None or val > best[0]:
@@ -186,12 +204,15 @@ def tuned(arch: str, source: DataSource, data, *, steps: int, flip: bool) -> tup
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--archs", default="custom,resnet18_small")
-    parser.add_argument("--datasets", default="digits,textures")
+    parser.add_argument("--datasets", default="digits,textures", help="of digits, textures, faces")
     parser.add_argument("--per-class", type=int, default=60)
     parser.add_argument("--max-steps", type=int, default=300, help="cap on the recipe's steps, for both sides")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda, for both sides")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     archs, names = args.archs.split(","), args.datasets.split(",")
+    if set(names) - set(DATASETS):
+        parser.error(f"--datasets takes some of {', '.join(DATASETS)}")
     print_header(f"default recipe >= {CLAIM:.0%} of a tuned bare PyTorch loop, same split and steps",
                  {"archs": archs, "datasets": names, "per_class": args.per_class, "max_steps": args.max_steps,
                   "split": RATIOS, "grid": GRID})
@@ -199,16 +220,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for name in names:
-            source = digits(args.per_class) if name == "digits" else textures(args.per_class)
+            source = DATASETS[name](args.per_class)
             for arch in archs:
                 recipe = recipe_for_source(source, arch)
-                config = TrainConfig.from_dict({**recipe.settings, "device": "cpu"})
+                config = TrainConfig.from_dict({**recipe.settings, "device": args.device})
                 data = build_cache(source, cache_size=cache_size_for(config), cache_dir=work / "cache")
                 print(f"{name} · {arch}: recipe {recipe.explanation}", flush=True)
                 default_acc, steps, default_s = default_run(arch, source, data, args.max_steps, work,
-                                                          mirror=name == "textures")
+                                                          mirror=MIRROR[name], device=args.device)
                 print(f"    default recipe: test {default_acc:.1%} ({steps} steps, {default_s:.0f} s)", flush=True)
-                tuned_acc, chosen, tuned_s = tuned(arch, source, data, steps=steps, flip=name == "textures")
+                tuned_acc, chosen, tuned_s = tuned(arch, source, data, steps=steps, flip=MIRROR[name],
+                                                   device=args.device)
                 ratio = default_acc / tuned_acc if tuned_acc else float("inf")
                 ok &= ratio >= CLAIM
                 rows.append({"dataset": name, "arch": arch, "steps": steps, "default": default_acc,

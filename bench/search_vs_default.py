@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
-from default_vs_tuned import default_run, digits, textures  # noqa: E402
+from default_vs_tuned import DATASETS, MIRROR, default_run  # noqa: E402
 from engine_harness import print_header, save_json  # noqa: E402
 
 from classifier.presets import EvalPreset  # noqa: E402
@@ -27,11 +27,11 @@ from training import TrainConfig, build_cache, cache_size_for, evaluate, fit, re
 from training import search as planner  # noqa: E402
 
 
-def search(source, data, minutes: float, work: Path, *, mirror: bool) -> dict:
+def search(source, data, minutes: float, work: Path, *, mirror: bool, device: str = "cpu") -> dict:
     """Run the search within `minutes`; return the winner's validation and test accuracy, and its path."""
     deadline = time.monotonic() + minutes * 60
-    recipes = {arch: recipe_for_source(source, arch) for arch in planner.architectures(has_cuda=False,
-                                                                                       median_size=None)}
+    recipes = {arch: recipe_for_source(source, arch)
+               for arch in planner.architectures(has_cuda=device == "cuda", median_size=None)}
     max_epochs = max(r.settings["epochs"] for r in recipes.values())
     epochs0 = planner.rung0_epochs(max(r.steps_per_epoch for r in recipes.values()), max_epochs=max_epochs)
     members, models, key = [], {}, 0
@@ -39,7 +39,7 @@ def search(source, data, minutes: float, work: Path, *, mirror: bool) -> dict:
     def train(candidate, epochs, total, rung, parent=None):
         nonlocal key
         key += 1
-        settings = {**recipes[candidate.arch].settings, "lr": candidate.lr, "epochs": epochs, "device": "cpu",
+        settings = {**recipes[candidate.arch].settings, "lr": candidate.lr, "epochs": epochs, "device": device,
                     "warmup_epochs": 0.0 if parent else round(0.25 * epochs, 3) if epochs > 1 else 0.0,
                     "mirror": mirror, "rotate": mirror}
         if parent is not None:
@@ -84,30 +84,35 @@ def search(source, data, minutes: float, work: Path, *, mirror: bool) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=5)
-    parser.add_argument("--datasets", default="digits,textures")
+    parser.add_argument("--datasets", default="digits,textures", help="of digits, textures, faces")
     parser.add_argument("--per-class", type=int, default=60)
     parser.add_argument("--max-steps", type=int, default=300, help="cap on each default run's recipe steps")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (a GPU's search tries the GPU's architectures)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
+    if set(args.datasets.split(",")) - set(DATASETS):
+        parser.error(f"--datasets takes some of {', '.join(DATASETS)}")
     print_header("the search within N minutes >= the best single default run", vars(args))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for name in args.datasets.split(","):
-            source = digits(args.per_class) if name == "digits" else textures(args.per_class)
-            mirror = name == "textures"
-            config = TrainConfig.from_dict({**recipe_for_source(source, "custom").settings, "device": "cpu"})
+            source, mirror = DATASETS[name](args.per_class), MIRROR[name]
+            config = TrainConfig.from_dict({**recipe_for_source(source, "custom").settings, "device": args.device})
             data = build_cache(source, cache_size=cache_size_for(config), cache_dir=work / "cache")
             defaults = {}
-            for arch in planner.CPU_ARCHS:
-                accuracy, steps, seconds = default_run(arch, source, data, args.max_steps, work, mirror=mirror)
+            for arch in planner.architectures(has_cuda=args.device == "cuda", median_size=None):
+                accuracy, steps, seconds = default_run(arch, source, data, args.max_steps, work, mirror=mirror,
+                                                       device=args.device)
                 defaults[arch] = accuracy
                 print(f"{name} · default {arch}: test {accuracy:.1%} ({steps} steps, {seconds:.0f} s)", flush=True)
             print(f"{name} · search within {args.minutes:g} min:", flush=True)
-            found = search(source, data, args.minutes, work / name, mirror=mirror)
+            found = search(source, data, args.minutes, work / name, mirror=mirror, device=args.device)
             best_default = max(defaults.values())
             rows.append({"dataset": name, "best_default": best_default, "defaults": defaults, **found,
                          "ratio": found["test"] / best_default if best_default else float("inf")})
+            print(f"{name} · search winner {found['arch']} lr {found['lr']:g}: test {found['test']:.1%} "
+                  f"(best default {best_default:.1%}), {found['members']} members", flush=True)
     print(f"\n{'dataset':<10} {'best default':>12} {'search':>8} {'ratio':>6}  winner")
     for r in rows:
         print(f"{r['dataset']:<10} {r['best_default']:>12.1%} {r['test']:>8.1%} {r['ratio']:>6.2f}  {r['arch']} "

@@ -10,8 +10,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # oversubscription (measured 13x faster for the tiny-model tests under load). Workers inherit it.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from tests.workers import WorkerProcess, purge_broker  # noqa: E402
-
 PASSWORD = "a-long-test-passphrase-42"
 
 
@@ -72,6 +70,10 @@ def celery_worker_process(django_db_setup, django_db_blocker):
 
     Tests that use it need `transactional_db`: the worker only sees committed rows.
     """
+    # Imported here, not at the top: the engine's tests (and bench/gpu_check.sh's CUDA run on a GPU machine that
+    # has PyTorch but not Django) load this file without needing the web app.
+    from tests.workers import WorkerProcess, purge_broker
+
     purge_broker()
     worker = WorkerProcess()
     worker.start()

@@ -39,7 +39,7 @@ class MemberResult:
     key: int  # the caller's id of the member
     candidate: Candidate
     rung: int
-    epochs: int  # epochs trained in total, those of the runs it continued included
+    epochs: int  # epochs it trained (not those planned: it may stop early), those of the runs it continued included
     val_accuracy: float | None  # its best epoch's; None: failed, cancelled or not finished
     seconds_per_epoch: float | None = None
     overhead_s: float | None = None  # a run's time outside its epochs (cache, build, evaluation)
@@ -93,14 +93,15 @@ def estimate_s(parents: Sequence[MemberResult], extra_epochs: int) -> float | No
 def next_rung(results: Sequence[MemberResult], *, remaining_s: float, max_epochs: int) -> NextRung | None:
     """Return the next rung after the finished rung `results`, or None when the search is over.
 
-    The survivors train until they have ETA times the epochs in total; when that would not finish in
-    `remaining_s`, as many epochs as fit (at least one more per member), else none. Nobody trains past
+    Epochs are those the members trained, which differ when some stopped early: the survivors all train as
+    many more epochs, until the longest trained has ETA times its epochs in total; when that would not finish
+    in `remaining_s`, as many epochs as fit (at least one more per member), else none. Nobody trains past
     `max_epochs` in total (what a single run of the recipe would train).
     """
     best = survivors(results)
     if not best:
         return None
-    rung, trained = best[0].rung, best[0].epochs
+    rung, trained = best[0].rung, max(r.epochs for r in best)
     wanted = min(trained * ETA, max_epochs) - trained
     if wanted < 1:
         return None

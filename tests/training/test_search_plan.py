@@ -62,3 +62,17 @@ def test_the_winner_is_the_best_on_validation_then_the_longest_trained():
     assert plan.winner(members).key == 3
     assert plan.winner([result(1, None)]) is None
 
+
+
+def test_members_that_stopped_early_continue_from_the_epochs_they_trained():
+    # The leader stopped early after 12 epochs, the other survivor trained 37: epochs are those trained.
+    rung = [result(1, 0.9, epochs=12), result(2, 0.8, epochs=37), result(3, 0.1, epochs=40), result(4, 0.2, epochs=40)]
+    step = plan.next_rung(rung, remaining_s=1e6, max_epochs=60)
+    assert [p.key for p in step.parents] == [1, 2]
+    assert step.extra_epochs == 23  # the longest trained doubles, up to the 60 at most: 37 + 23
+    assert max(p.epochs for p in step.parents) + step.extra_epochs <= 60
+    assert step.estimate_s == 2 * (3.0 + 23 * 5.0)
+    # A survivor that already trained the most epochs a run may train ends the search: none trains past it.
+    assert plan.next_rung(rung, remaining_s=1e6, max_epochs=37) is None
+    # A tie on validation accuracy goes to the member that trained longer, by the epochs it trained.
+    assert plan.winner([result(1, 0.9, epochs=37), result(2, 0.9, epochs=12)]).key == 1

@@ -157,6 +157,7 @@ PAGE_ROUTES: dict[str, list[Visit]] = {
     "classify_job_json": visit(pk("job"), GET=200),
     "classify_job_thumbnail": visit(lambda w: {"pk": w.job.pk, "position": 0}, GET=200),
     "classify_job_explain": visit(lambda w: {"pk": w.job.pk, "position": 0}, GET=405, POST=302),
+    "classify_job_to_dataset": visit(pk("job"), GET=200, POST=400),  # an empty body names no dataset
     "classify_imported_delete": visit(pk("imported"), GET=405, POST=302),
     "classify_model_card": [Visit(lambda w: {"kind": "run", "key": w.run.pk}, {"GET": 200}),
                             Visit(lambda w: {"kind": "imported", "key": w.imported.pk}, {"GET": 200})],
@@ -206,6 +207,7 @@ API_ROUTES: dict[str, list[Visit]] = {
     "classify-job-files": [Visit(pk("pending_job"), {"POST": 400}, multipart=True)],
     "classify-job-results": visit(pk("job"), GET=200),
     "classify-job-start": visit(pk("pending_job"), POST=200),
+    "classify-job-to-dataset": visit(pk("job"), POST=400),  # an empty body names no dataset
     "classify-export-detail": visit(pk("export"), GET=200),
     "classify-export-download": visit(pk("export"), GET=200),
     "classify-explanation-detail": visit(pk("explanation"), GET=200, DELETE=204),

@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from PIL import Image
 
+from training.datacheck.tiny import MAX_RMSE, Variants, is_tiny, tiny_distance
+
 THUMB = 16  # thumbnail side: enough to tell a copy from a look-alike
 SCALES = (0.95, 0.925, 0.90)  # a 5-10% cropped copy covers 90-95% of its original
 OFFSETS = 5  # anchors per axis for each scale
@@ -49,23 +51,46 @@ def aligned_similarity(a: Image.Image, b: Image.Image) -> float:
     return float(max((_crops(a) @ _thumb(b)).max(), (_crops(b) @ _thumb(a)).max()))
 
 
-def confirmed(pairs: Sequence[tuple[int, int]], image_of: Callable[[int], Image.Image],
-              min_similarity: float = MIN_SIMILARITY) -> list[tuple[int, int]]:
+def confirmed(pairs: Sequence[tuple[int, int]], image_of: Callable[[int], Image.Image | None],
+              min_similarity: float = MIN_SIMILARITY, *, pixels: bool = True) -> list[tuple[int, int]]:
     """Return the candidate pairs whose aligned thumbnails correlate at least `min_similarity`.
 
-    `image_of(i)` opens image i; each image is opened and thumbnailed once however many pairs it is in.
+    `image_of(i)` opens image i; each image is opened and thumbnailed once however many pairs it is in. A pair
+    with an image `image_of` cannot open (None) is kept: its hashes say near and nothing says otherwise. A pair
+    of tiny images is compared pixel by pixel instead (`tiny.tiny_distance` <= `tiny.MAX_RMSE`) unless `pixels`
+    is False.
     """
+    opened: dict[int, Image.Image | None] = {}
     thumbs: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    tiny: dict[int, Variants | None] = {}
 
-    def of(i: int) -> tuple[np.ndarray, np.ndarray]:
+    def image(i: int) -> Image.Image | None:
+        if i not in opened:
+            opened[i] = image_of(i)
+        return opened[i]
+
+    def thumbs_of(i: int) -> tuple[np.ndarray, np.ndarray]:
         if i not in thumbs:
-            image = image_of(i)
-            thumbs[i] = (_thumb(image), _crops(image))
+            thumbs[i] = (_thumb(opened[i]), _crops(opened[i]))
         return thumbs[i]
+
+    def tiny_of(i: int) -> Variants | None:
+        if i not in tiny:
+            tiny[i] = Variants(opened[i]) if pixels and is_tiny(opened[i]) else None
+        return tiny[i]
 
     kept = []
     for a, b in pairs:
-        (whole_a, crops_a), (whole_b, crops_b) = of(a), of(b)
+        if image(a) is None or image(b) is None:
+            kept.append((a, b))
+            continue
+        tiny_a, tiny_b = tiny_of(a), tiny_of(b)
+        if tiny_a is not None and tiny_b is not None:
+            # Two tiny images: thumbnails of two handwritten samples correlate as closely as a copy's do.
+            if tiny_distance(tiny_a, tiny_b) <= MAX_RMSE:
+                kept.append((a, b))
+            continue
+        (whole_a, crops_a), (whole_b, crops_b) = thumbs_of(a), thumbs_of(b)
         if max((crops_a @ whole_b).max(), (crops_b @ whole_a).max()) >= min_similarity:
             kept.append((a, b))
     return kept

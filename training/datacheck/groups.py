@@ -65,13 +65,20 @@ def leaking_pairs(
 
 
 def near_pairs_cropped(hashes: Sequence[int], crops: Sequence[Sequence[int]], threshold: int,
-                       chunk: int | None = None) -> list[tuple[int, int]]:
+                       chunk: int | None = None, among: Sequence[int] | None = None) -> list[tuple[int, int]]:
     """Return index pairs (i < j) within `threshold` bits, comparing whole hashes and each one's crops.
 
     `crops[i]` holds image i's `phash.crop_hashes` (the same count for every image). A pair is near when
     min(d(h_i, h_j), min_k d(crop_i_k, h_j), min_k d(h_i, crop_j_k)) <= threshold: a resized or re-encoded copy
-    matches whole to whole, a 5-10% cropped copy matches one of its original's crops. Memory: chunk * n * m.
+    matches whole to whole, a 5-10% cropped copy matches one of its original's crops. `among`: only pairs with
+    at least one of these indices (images added since pairs were last searched).
     """
+    return sorted(cropped_distances(hashes, crops, threshold, chunk=chunk, among=among))
+
+
+def cropped_distances(hashes: Sequence[int], crops: Sequence[Sequence[int]], threshold: int, *,
+                      chunk: int | None = None, among: Sequence[int] | None = None) -> dict[tuple[int, int], int]:
+    """Return {(i, j): crop-aware distance in bits} for the pairs `near_pairs_cropped` finds."""
     if threshold < 0:
         raise ValueError("threshold must be >= 0")
     n = len(hashes)
@@ -80,23 +87,41 @@ def near_pairs_cropped(hashes: Sequence[int], crops: Sequence[Sequence[int]], th
     m = len(crops[0]) if n else 0
     if any(len(c) != m for c in crops):
         raise ValueError("every image needs the same number of crop hashes")
-    whole = _bits(hashes).astype(np.int16)  # (n, 64)
-    parts = _bits([h for c in crops for h in c]).astype(np.int16) if m else np.zeros((0, 64), np.int16)  # (n*m, 64)
-    whole_ones, part_ones = whole.sum(axis=1), parts.sum(axis=1)
-    chunk = chunk or max(1, (1 << 22) // max(1, n * max(m, 1)))
-    pairs: list[tuple[int, int]] = []
-    for start in range(0, n, chunk):
-        rows = whole[start:start + chunk]  # (c, 64)
-        c = len(rows)
-        best = whole_ones[start:start + chunk, None] + whole_ones[None, :] - 2 * (rows @ whole.T)  # (c, n)
-        if m:
-            # My whole hash against every crop of every image: (c, n*m) -> min over crops (c, n).
-            mine_vs_crops = whole_ones[start:start + chunk, None] + part_ones[None, :] - 2 * (rows @ parts.T)
-            best = np.minimum(best, mine_vs_crops.reshape(c, n, m).min(axis=2))
-            # My crops against every whole hash: (c*m, n) -> min over my crops (c, n).
-            my_parts = parts[start * m:(start + c) * m]  # (c*m, 64)
-            crops_vs_whole = part_ones[start * m:(start + c) * m, None] + whole_ones[None, :] - 2 * (my_parts @ whole.T)
-            best = np.minimum(best, crops_vs_whole.reshape(c, m, n).min(axis=1))
-        r, col = np.nonzero(best <= threshold)
-        pairs.extend((start + i, j) for i, j in zip(r.tolist(), col.tolist(), strict=True) if start + i < j)
-    return pairs
+    if n == 0:
+        return {}
+    whole = _bits(hashes).astype(np.float32)  # (n, 64)
+    ones = whole.sum(axis=1)  # (n,)
+    # Every image's hashes, whole first, as (m + 1, n, 65) rows [2 bits, -|bits|]: then [a, 1] . row =
+    # 2 a.b - |b| and d(a, b) = |a| - that, so one float32 BLAS product (exact: integers <= 128) gives every
+    # distance, and the best of an image's m + 1 hashes is a max over contiguous slices.
+    theirs = np.concatenate([whole[None], _bits([h for c in crops for h in c]).astype(np.float32)
+                             .reshape(n, m, 64).transpose(1, 0, 2)]) if m else whole[None]  # (m + 1, n, 64)
+    theirs = np.concatenate([2 * theirs, -theirs.sum(axis=2, keepdims=True)], axis=2)  # (m + 1, n, 65)
+    mine = np.concatenate([whole, np.ones((n, 1), np.float32)], axis=1)  # (n, 65)
+    everyone = np.arange(n)
+    found: dict[tuple[int, int], int] = {}
+
+    def search(rows: np.ndarray, cols: np.ndarray) -> None:
+        """Add d(whole_i, best hash of j) <= threshold for i in rows, j in cols (one direction)."""
+        row_block = chunk or 512
+        col_block = max(1, (1 << 21) // (row_block * (m + 1)))  # 8 MiB of scores a step
+        for c0 in range(0, len(cols), col_block):
+            cj = cols[c0:c0 + col_block]
+            block = theirs[:, cj].reshape(-1, 65)  # ((m + 1) * b, 65)
+            for r0 in range(0, len(rows), row_block):
+                ri = rows[r0:r0 + row_block]
+                best = (mine[ri] @ block.T).reshape(len(ri), m + 1, len(cj)).max(axis=1)  # (r, b)
+                dist = ones[ri, None] - best
+                r, c = np.nonzero(dist <= threshold + 0.5)
+                for i, j, d in zip(ri[r].tolist(), cj[c].tolist(), dist[r, c].tolist(), strict=True):
+                    if i != j:
+                        key = (i, j) if i < j else (j, i)
+                        found[key] = min(found.get(key, 64), round(d))
+
+    if among is None:
+        search(everyone, everyone)  # the full square: both directions of every pair
+    else:
+        added = np.unique(np.asarray(among, dtype=np.int64))
+        search(added, everyone)
+        search(everyone, added)
+    return found

@@ -21,6 +21,8 @@ from webapp.classify import serializers as s
 from webapp.classify.models import ClassificationJob
 from webapp.classify.services import jobs as service
 from webapp.classify.services import results
+from webapp.labelling.serializers import SendToDatasetSerializer, SentSerializer
+from webapp.labelling.services import from_job
 from webapp.runs.services.access import visible_versions
 
 FILTERS = [s.ResultFilterSerializer]
@@ -105,6 +107,22 @@ class JobViewSet(VisibleToUserMixin, mixins.ListModelMixin, mixins.RetrieveModel
         """Cancel a job that has not finished; 409 once it has."""
         job = service.cancel_job(self.get_object())
         return Response(s.JobSerializer(job).data)
+
+    @extend_schema(summary="Send the job's images to a dataset for labelling, with its predictions as suggestions",
+                   request=SendToDatasetSerializer, responses=answers({201: SentSerializer}, 400, 401, 404, 409))
+    @action(detail=True, methods=["post"], url_path="to-dataset")
+    def to_dataset(self, request, pk=None):
+        """Copy the low-confidence (or all) images of a finished job into a dataset as unlabelled images, each
+        with the job's prediction as a suggestion the labelling queue orders by; 409 until the job has finished."""
+        job = self.get_object()
+        if not from_job.is_finished(job):
+            raise from_job.SendError("This job has not finished: send its images once it has.", status=409)
+        body = SendToDatasetSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        below = data["below"] / 100 if "below" in data else None
+        sent = from_job.send_to_dataset(job, data["dataset"], request.user, images=data["images"], below=below)
+        return Response(SentSerializer(sent.as_dict()).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="The job's results, filtered and paginated", parameters=FILTERS,
                    responses=answers({200: s.ResultSerializer(many=True)}, 400, 401, 404))

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from webapp.classify.views import explain, home, jobs, models, results
+from webapp.labelling.views import from_job
 
 J = "jobs/<int:pk>/"
 
@@ -21,6 +22,7 @@ urlpatterns = [
     path(J + "results.json", results.results_json, name="classify_job_json"),
     path(J + "thumbs/<int:position>/", results.job_thumbnail, name="classify_job_thumbnail"),
     path(J + "results/<int:position>/explain/", results.explain_prediction, name="classify_job_explain"),
+    path(J + "to-dataset/", from_job.send_to_dataset, name="classify_job_to_dataset"),
     path("models/import/", models.model_import, name="classify_model_import"),
     path("models/imported/<int:pk>/delete/", models.imported_delete, name="classify_imported_delete"),
     path("models/<str:kind>/<str:key>/", models.model_card, name="classify_model_card"),

@@ -1,4 +1,4 @@
-"""Compute the stored perceptual hash of an image file's bytes (no database: ingest threads call it)."""
+"""Compute the stored perceptual hashes of an image file's bytes (no database: ingest threads call it)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,18 @@ import io
 
 from PIL import Image as PILImage
 
-from training.datacheck.phash import as_signed, phash
+from training.datacheck.phash import as_signed, crop_hashes, phash
 
 _SIDE = 64  # the hash reads a 32x32 grey copy: decode and shrink no further than twice that first
 _ORIENTATION = 0x0112
 _TRANSPOSE = {2: PILImage.Transpose.FLIP_LEFT_RIGHT, 3: PILImage.Transpose.ROTATE_180,
               4: PILImage.Transpose.FLIP_TOP_BOTTOM, 5: PILImage.Transpose.TRANSPOSE,
               6: PILImage.Transpose.ROTATE_270, 7: PILImage.Transpose.TRANSVERSE, 8: PILImage.Transpose.ROTATE_90}
+CROP_BYTES = 8  # one unsigned 64-bit crop hash, big-endian, in Image.phash_crops
 
 
-def phash_of(raw: bytes) -> int | None:
-    """Return the signed 64-bit pHash of an image file (as Image.phash stores it), or None if it cannot be read."""
+def grey_of(raw: bytes) -> PILImage.Image | None:
+    """Return the image as the hashes see it (grey, upright, shrunk to about 64-128 px), or None if unreadable."""
     try:
         with PILImage.open(io.BytesIO(raw)) as im:
             try:
@@ -32,6 +33,31 @@ def phash_of(raw: bytes) -> int | None:
             grey = grey.reduce(factor)
         if orientation in _TRANSPOSE:
             grey = grey.transpose(_TRANSPOSE[orientation])  # hash what a person sees, as thumbnails show it
-        return as_signed(phash(grey))
+        return grey
     except Exception:  # noqa: BLE001 - a file Pillow cannot decode again has no hash; the check says so
         return None
+
+
+def phash_of(raw: bytes) -> int | None:
+    """Return the signed 64-bit pHash of an image file (as Image.phash stores it), or None if it cannot be read."""
+    return hashes_of(raw)[0]
+
+
+def hashes_of(raw: bytes) -> tuple[int | None, bytes | None]:
+    """Return (Image.phash, Image.phash_crops) of an image file: its pHash and its 9 crop hashes, or Nones."""
+    grey = grey_of(raw)
+    if grey is None:
+        return None, None
+    # The crops of the shrunk copy: 9 more 32x32 hashes of a <= 128 px image cost about a millisecond.
+    return as_signed(phash(grey)), pack_crops(crop_hashes(grey))
+
+
+def pack_crops(values: list[int]) -> bytes:
+    """Return unsigned 64-bit hashes as the bytes Image.phash_crops stores (8 each, big-endian)."""
+    return b"".join(v.to_bytes(CROP_BYTES, "big") for v in values)
+
+
+def unpack_crops(stored) -> list[int]:
+    """Return the hashes of Image.phash_crops bytes (bytes or the memoryview PostgreSQL gives)."""
+    data = bytes(stored)
+    return [int.from_bytes(data[i:i + CROP_BYTES], "big") for i in range(0, len(data), CROP_BYTES)]

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from webapp.core.reaping import Heartbeat
 from webapp.datachecks.models import CheckKind, CheckStatus, DataCheck
-from webapp.datachecks.services import duplicates, hashes
+from webapp.datachecks.services import duplicates, hashes, tiny
 from webapp.datachecks.services.reaper import CHECKS
 from webapp.datasets.models import Dataset, Image
 
@@ -72,7 +72,7 @@ def run_check(pk: int, *, worker: str = "", token: str | None = None) -> str:
 
 
 def _near_duplicates(check: DataCheck, progress: _Progress, *, stop) -> dict:
-    """Hash what has no hash yet, then group near-duplicates and find the pairs that leak across splits."""
+    """Hash what has no hash yet, compare tiny images' pixels, then group near-duplicates and find the leaks."""
     if check.version_id:
         images = Image.objects.filter(version_entries__version_id=check.version_id)
     else:
@@ -80,10 +80,10 @@ def _near_duplicates(check: DataCheck, progress: _Progress, *, stop) -> dict:
     revision = Dataset.objects.filter(pk=check.dataset_id).values_list("revision", flat=True).first() or 0
     hashes.fill_missing(hashes.missing_ids(images), on_progress=progress, stop=stop)
     threshold = check.threshold if check.threshold is not None else duplicates.DEFAULT_THRESHOLD
-    if check.version_id:
-        report = duplicates.version_report(check.version, threshold)
-    else:
-        report = duplicates.dataset_report(check.dataset, threshold)
-    progress(report.images, report.images)
-    return {"counts": report.counts(), "results": report.results(), "threshold": threshold,
-            "revision": check.version.revision if check.version_id else revision}
+    # Images of <= 16 px a side: their pixels, compared here (the hashes miss their copies); progress counts
+    # the files read, as the hashing step above counts the files it hashed.
+    pixels = tiny.tiny_pairs(images, duplicates.DEFAULT_THRESHOLD, on_progress=progress, stop=stop)
+    rows = duplicates.version_rows(check.version) if check.version_id else duplicates.dataset_rows(check.dataset)
+    fields = duplicates.check_fields(rows, threshold, extra=pixels)
+    progress(len(rows), len(rows))
+    return fields | {"revision": check.version.revision if check.version_id else revision}

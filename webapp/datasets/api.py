@@ -229,7 +229,8 @@ class ImageViewSet(InVisibleDatasetMixin, mixins.ListModelMixin, mixins.Retrieve
         form.is_valid(raise_exception=True)
         with service_errors():
             if "label" in form.validated_data:
-                bulk.relabel(image.dataset, [image.pk], class_or_400(image.dataset, form.validated_data["label"]))
+                bulk.relabel(image.dataset, [image.pk], class_or_400(image.dataset, form.validated_data["label"]),
+                             user=request.user)
             if "split" in form.validated_data:
                 bulk.move_to_split(image.dataset, [image.pk], form.validated_data["split"])
         return Response(s.ImageSerializer(self.get_queryset().get(pk=image.pk)).data)
@@ -249,7 +250,8 @@ class ImageViewSet(InVisibleDatasetMixin, mixins.ListModelMixin, mixins.Retrieve
         dataset = dataset_for(request.user, data["dataset"])
         with service_errors():
             if data["action"] == "relabel":
-                changed = bulk.relabel(dataset, data["ids"], class_or_400(dataset, data.get("label")))
+                changed = bulk.relabel(dataset, data["ids"], class_or_400(dataset, data.get("label")),
+                                       user=request.user)
             elif data["action"] == "move":
                 if "split" not in data:
                     raise serializers.ValidationError({"split": "Choose the split to move the images to."})

@@ -75,7 +75,7 @@ class UploadForm(DatasetChoiceForm):
     """Where a batch of uploaded images goes: one class (or unlabelled) and one split."""
 
     label = forms.ChoiceField(label="Class", initial=UNLABELLED,
-                              help_text="Every file of this upload gets this class. Add classes on the Classes page.")
+                              help_text="Every file of this upload gets this class. Add one with “New class” below.")
     split = forms.ChoiceField(choices=SPLIT_CHOICES, initial=Split.UNASSIGNED,
                               help_text="Leave unassigned to split automatically later.")
 
@@ -159,7 +159,9 @@ class ImageEditForm(DatasetChoiceForm):
 class ClassNameForm(forms.Form):
     """A class name, unique within its dataset (case-insensitively, so "Cat" and "cat" are not two classes)."""
 
-    name = forms.CharField(label="Class name", max_length=200)
+    name = forms.CharField(label="Class name", max_length=200, error_messages={
+        "required": "Give the class a name.",
+        "max_length": "A class name has at most %(limit_value)d characters (this one has %(show_value)d)."})
 
     def __init__(self, *args, dataset, instance=None, **kwargs):
         super().__init__(*args, **kwargs)

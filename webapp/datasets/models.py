@@ -107,6 +107,9 @@ class Image(models.Model):
     original_name = models.CharField(max_length=500, blank=True)  # display text only, never a path
     # 64-bit DCT perceptual hash (training.datacheck.phash), stored signed to fit BIGINT; null until computed.
     phash = models.BigIntegerField(null=True, blank=True)
+    # The pHashes of 9 crops of 92.5% (training.datacheck.phash.crop_hashes), 8 bytes each: slightly cropped copies
+    # match one of them. Null until computed, like phash.
+    phash_crops = models.BinaryField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     deleted_at = models.DateTimeField(null=True, blank=True)
     source_import = models.ForeignKey("Import", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

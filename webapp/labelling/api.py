@@ -143,16 +143,21 @@ class QueueViewSet(viewsets.GenericViewSet):
     @extend_schema(summary="The next images to label", parameters=[s.QueueQuerySerializer],
                    responses=answers({200: s.QueueSerializer}, 400, 401, 404))
     def list(self, request):
-        """Answer the next images of the scope after `after`, in `order`, and how many are left."""
+        """Answer the next images of the scope after `after`, in `order`, and how many are left; `suggested`,
+        `min_confidence` and `max_confidence` keep only images whose suggestion matches (the job's)."""
         query = query_params(request, s.QueueQuerySerializer)
         dataset = dataset_for(request.user, query["dataset"])
         with service_errors():
-            scope = queue.scope_for(dataset, query.get("scope"))
+            scope = queue.scope_for(dataset, query.get("scope"), suggested=query.get("suggested"),
+                                    min_confidence=query.get("min_confidence"),
+                                    max_confidence=query.get("max_confidence"))
             job = prelabel.suggesting_job(dataset, query.get("job"))
             order = queue.order_for(query.get("order"), job)
+            queue.check_filter(scope, job)
         images = queue.next_images(dataset, scope, after=query.get("after"), order=order, job=job)
         return Response({"images": images, "order": order, "job": job.pk if job else None,
-                         "model": job.model_ref if job else None, **queue.counts(dataset, scope)})
+                         "model": job.model_ref if job else None, "scope": scope.title,
+                         **queue.counts(dataset, scope, job)})
 
 
 @extend_schema_view(

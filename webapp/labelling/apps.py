@@ -8,3 +8,8 @@ class LabellingConfig(AppConfig):
     name = "webapp.labelling"
     label = "labelling"
     verbose_name = "Labelling"
+
+    def ready(self):
+        from webapp.labelling.services.history_events import connect
+
+        connect()  # record every label the datasets app changes (datasets.signals.labels_changed)

@@ -3,6 +3,7 @@
 from django import forms
 
 from webapp.core.ids import MAX_ID, parse_id
+from webapp.datasets.models import Dataset
 from webapp.labelling.models import Origin
 
 
@@ -43,6 +44,21 @@ class QueueForm(forms.Form):
     after = forms.IntegerField(min_value=0, max_value=MAX_ID, required=False)
 
 
+class FilterForm(forms.Form):
+    """The queue's suggestion filter, as the page's URL carries it: a class id and confidences in %."""
+
+    suggested = forms.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+    min_confidence = forms.FloatField(min_value=0, max_value=100, required=False)
+    max_confidence = forms.FloatField(min_value=0, max_value=100, required=False)
+
+    def scope_options(self) -> dict:
+        """Return scope_for's filter arguments (confidences in 0..1) from the valid form."""
+        data = self.cleaned_data
+        return {"suggested": data["suggested"],
+                **{name: None if data[name] is None else data[name] / 100
+                   for name in ("min_confidence", "max_confidence")}}
+
+
 class OrderForm(forms.Form):
     """The queue's order and the pre-label job whose suggestions it reads (empty: the newest finished)."""
 
@@ -71,3 +87,25 @@ class GridForm(forms.Form):
     label = forms.IntegerField(min_value=1, max_value=MAX_ID)
     shown = IdListField()  # the page's images: those not accepted are rejected
     accept = IdListField(required=False)
+
+
+class SendToDatasetForm(forms.Form):
+    """Send a batch job's images into a dataset: which dataset, low-confidence ones only or all, and below what."""
+
+    dataset = forms.ModelChoiceField(queryset=None, empty_label=None, label="Dataset", error_messages={
+        "invalid_choice": "Choose one of your datasets: that one does not exist or is not shared with you."})
+    images = forms.ChoiceField(choices=[("low", "Low-confidence only"), ("all", "All")], initial="low",
+                               widget=forms.RadioSelect, label="Images")
+    below = forms.FloatField(required=False, min_value=0, max_value=100, label="Below (%)",
+                             help_text="For low-confidence only; empty: the job's own threshold.")
+
+    def __init__(self, *args, user, job, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dataset"].queryset = Dataset.objects.visible_to(user).order_by("name", "pk")
+        self.fields["below"].initial = round(job.low_confidence * 100)
+
+    def clean_below(self):
+        value = self.cleaned_data["below"]
+        if value is not None and value <= 0:
+            raise forms.ValidationError("The threshold must be above 0%.")
+        return value

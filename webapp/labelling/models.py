@@ -15,7 +15,7 @@ class Origin(models.TextChoices):
 
 
 class LabelEvent(models.Model):
-    """One change of an image's class from the labelling page or API: who, when, how, and the class before."""
+    """One change of an image's class (labelling page, API, browse, gallery, data checks): who, when, how, before."""
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
     image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="label_events")
@@ -77,6 +77,10 @@ class PrelabelJob(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set when the suggestions came from a batch classification job's predictions (its images sent to the
+    # dataset), not from a run of the model on the gpu queue: such a job is made finished.
+    from_job = models.ForeignKey("classify.ClassificationJob", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
 
     class Meta:
         ordering = ["-created_at", "-id"]

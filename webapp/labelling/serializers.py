@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from webapp.api.validation import MAX_INT, IdField, StrictTypes
+from webapp.datasets.models import Dataset
 from webapp.labelling.models import LabelBatch, LabelEvent, Origin, PrelabelJob, Retrain, Suggestion
 from webapp.labelling.services.prelabel import MAX_TOP_K
 from webapp.labelling.services.queue import ORDERS
@@ -62,6 +63,11 @@ class QueueQuerySerializer(serializers.Serializer):
     job = IdField(required=False, help_text="The pre-label job whose suggestions order the queue.")
     after = serializers.IntegerField(required=False, min_value=0, max_value=MAX_INT,
                                      help_text="The last image id you got.")
+    suggested = IdField(required=False, help_text="Only images the job suggested as this class.")
+    min_confidence = serializers.FloatField(required=False, min_value=0, max_value=1,
+                                            help_text="Only images whose suggestion is at least this sure (0.4).")
+    max_confidence = serializers.FloatField(required=False, min_value=0, max_value=1,
+                                            help_text="Only images whose suggestion is below this (0.6).")
 
 
 class QueueImageSerializer(serializers.Serializer):
@@ -75,6 +81,7 @@ class QueueImageSerializer(serializers.Serializer):
 
 class QueueSerializer(serializers.Serializer):
     images = QueueImageSerializer(many=True)
+    scope = serializers.CharField(help_text="The images the queue works through, filter included, in words.")
     remaining = serializers.IntegerField()
     total = serializers.IntegerField()
     order = serializers.CharField()
@@ -181,3 +188,43 @@ class RetrainSerializer(serializers.ModelSerializer):
 
 class RetrainCreateSerializer(StrictTypes, serializers.Serializer):
     dataset = IdField(help_text="The dataset to retrain on, from the run whose suggestions it shows.")
+
+
+class SendToDatasetSerializer(StrictTypes, serializers.Serializer):
+    dataset = IdField(help_text="A dataset you may edit: the images go there, unlabelled.")
+    images = serializers.ChoiceField(choices=["low", "all"], default="low",
+                                     help_text="`low`: only predictions below `below`; `all`: every answered image.")
+    below = serializers.FloatField(required=False, min_value=0, max_value=100,
+                                   help_text="Percent, for `low` (default: the job's low-confidence threshold).")
+
+    def validate_dataset(self, value):
+        found = Dataset.objects.visible_to(self.context["request"].user).filter(pk=value).first()
+        if found is None:
+            raise serializers.ValidationError("No such dataset, or it is not shared with you.")
+        return found
+
+    def validate_below(self, value):
+        if value <= 0:
+            raise serializers.ValidationError("The threshold must be above 0%.")
+        return value
+
+
+class SentSerializer(serializers.Serializer):
+    dataset = serializers.IntegerField()
+    selected = serializers.IntegerField(help_text="The job's images chosen.")
+    added = serializers.IntegerField(help_text="Stored in the dataset as new unlabelled images.")
+    duplicates = serializers.IntegerField(help_text="Already in the dataset: not added twice.")
+    rejected = serializers.IntegerField(help_text="Refused by the image checks (the import report says why).")
+    missing = serializers.IntegerField(help_text="The job's file is gone from storage (deleted or expired).")
+    suggested = serializers.IntegerField(help_text="Suggestions made from the job's predictions.")
+    unmatched = serializers.IntegerField(help_text="Images whose predicted class the dataset lacks: no suggestion.")
+    unmatched_classes = serializers.ListField(child=serializers.CharField())
+    import_ = serializers.IntegerField(allow_null=True, help_text="The import with the per-file report.")
+    prelabel_job = serializers.IntegerField(allow_null=True, help_text="The finished pre-label job holding the "
+                                            "suggestions (null: none made).")
+    message = serializers.CharField()
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["import"] = fields.pop("import_")  # `import` is a keyword: renamed on the way out
+        return fields

@@ -14,7 +14,7 @@ from training import search as planner
 from webapp.searches.models import Search, SearchMember, SearchStatus
 from webapp.searches.services.control import cancel_members
 from webapp.searches.services.launching import launch_member
-from webapp.searches.services.results import results
+from webapp.searches.services.results import results, training
 
 
 def advance_search(search_id: int) -> str:
@@ -71,9 +71,13 @@ def _finish(search: Search, done: list[planner.MemberResult]) -> str:
                   "progress": {"message": "Failed: no member run succeeded."}}
     else:
         run_id = members[best.key].run_id
+        kept = training(search.pk)[best.key].best or best.epochs
+        # Its weights are those of its best epoch: say so when it trained past it (an early stop does).
+        when = (f"after {best.epochs} epochs" if kept == best.epochs
+                else f"at epoch {kept} of the {best.epochs} it trained (the weights it kept)")
         fields = {"status": SearchStatus.SUCCEEDED, "winner_id": run_id, "progress": {
             "message": f"Done: run {run_id} ({best.candidate.arch}, lr {best.candidate.lr:g}) is the best, "
-                       f"{best.val_accuracy:.1%} validation accuracy after {best.epochs} epochs."}}
+                       f"{best.val_accuracy:.1%} validation accuracy {when}."}}
     Search.objects.filter(pk=search.pk, status=SearchStatus.RUNNING).update(finished_at=timezone.now(), **fields)
     return str(fields["status"])
 

@@ -1,5 +1,5 @@
 // The browse page's selection: shift-click ranges, select all on the page, arrow keys between tiles,
-// and a confirmation before deleting.
+// number keys that put the selected tiles in a class, and a confirmation before deleting.
 (function () {
   "use strict";
   const form = document.getElementById("bulk-form");
@@ -54,6 +54,24 @@
     const next = boxes[Math.max(0, Math.min(boxes.length - 1, i + step))];
     next.focus();
     if (e.shiftKey) { next.checked = boxes[i].checked; refresh(); }
+  });
+
+  // A number key (1–9, as listed in the class menu) puts the selected tiles in that class: the "Set class" action.
+  const classMenu = document.getElementById("bulk-label");
+  const relabel = form.querySelector('.bulk-button[value="relabel"]');
+  function typing(el) {
+    if (!el) return false;
+    if (el.isContentEditable || el.tagName === "SELECT" || el.tagName === "TEXTAREA") return true;
+    return el.tagName === "INPUT" && !["checkbox", "radio", "button", "submit"].includes(el.type);
+  }
+  document.addEventListener("keydown", (e) => {
+    if (!/^[1-9]$/.test(e.key) || e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
+    const option = classMenu.querySelector('option[data-key="' + e.key + '"]');
+    if (!option || !boxes.some((b) => b.checked)) return;
+    e.preventDefault();
+    classMenu.value = option.value;
+    relabel.disabled = false;
+    form.requestSubmit(relabel);
   });
 
   form.addEventListener("submit", (e) => {

@@ -43,6 +43,7 @@
     let url = desk.dataset.queueUrl + "?scope=" + encodeURIComponent(desk.dataset.scope) + "&after=" + last +
       "&order=" + encodeURIComponent(desk.dataset.order || "");
     if (desk.dataset.job) url += "&job=" + encodeURIComponent(desk.dataset.job);
+    if (desk.dataset.filter) url += "&" + desk.dataset.filter;  // already a query string (the suggestion filter)
     loading = Lux.fetch(url).then(function (r) { return r.json(); }).then(function (data) {
       if (!data.images.length) exhausted = true;
       data.images.forEach(function (e) { if (!seen.has(e.id)) { seen.add(e.id); queue.push(e); } });

@@ -16,7 +16,7 @@ def api(api_client, owner):
 
 def test_the_report_lists_groups_and_says_what_leaks(api, leaky):
     body = api.get("/api/data-checks/duplicates/", {"dataset": leaky.pk}).json()
-    assert body["threshold"] == 12
+    assert body["threshold"] == 10
     assert body["counts"]["groups"] == 2 and body["counts"]["leaks"]["test_in_train"] == 1
     assert body["warnings"] == ["1 test image has a near-copy in train: test accuracy will look better than it is."]
     first = body["groups"][0]

@@ -16,7 +16,7 @@ def test_it_shows_the_groups_and_the_leak(owner_client, leaky):
     response = page(owner_client, leaky)
     html = response.content.decode()
     assert response.status_code == 200
-    assert 'value="12"' in html and "Hash distance threshold" in html
+    assert 'value="10"' in html and "Hash distance threshold" in html
     assert "1 test image has a near-copy in train: test accuracy will look better than it is." in html
     assert html.count('class="dup-group') == 2
     assert html.index(f'data-group="{leaky.pics["a"].pk},{leaky.pics["a_copy"].pk}"') < \

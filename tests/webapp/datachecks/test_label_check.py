@@ -90,6 +90,16 @@ def test_relabel_in_one_click(owner_client, checked):
     assert act(owner_client, dataset, check, wrong, "relabel").status_code == 409  # already done: says so
 
 
+def test_relabel_is_in_the_image_history_as_the_checks_suggestion_accepted(owner_client, owner, checked):
+    from webapp.labelling.models import LabelEvent
+
+    dataset, wrong, check = checked
+    act(owner_client, dataset, check, wrong, "relabel")
+    event = LabelEvent.objects.get(image=wrong)
+    assert (event.label_name, event.previous_name, event.origin, event.model_ref, event.user) == \
+        ("red", "green", "suggestion", f"check:{check.pk}", owner)
+
+
 def test_keep_takes_it_off_the_list(owner_client, checked):
     dataset, wrong, check = checked
     assert act(owner_client, dataset, check, wrong, "keep").status_code == 302

@@ -37,10 +37,10 @@ def test_freezing_warns_and_records_what_the_version_was_checked_for(owner_clien
     assert f"{LEAK} Fix the groups on Data checks, then freeze again." in html
     version = leaky.versions.get()
     check = DataCheck.objects.get(version=version)
-    assert check.status == CheckStatus.SUCCEEDED and check.threshold == 12 and check.finished_at
+    assert check.status == CheckStatus.SUCCEEDED and check.threshold == 10 and check.finished_at
     assert check.counts["leaking_pairs"] == 1 and check.counts["images"] == 7
     page = owner_client.get(reverse("version_detail", args=[leaky.pk, version.number])).content.decode()
-    assert "Checked for near-duplicates at 12 bits" in page and LEAK in page
+    assert "Checked for near-duplicates at 10 bits" in page and LEAK in page
 
 
 def test_a_clean_freeze_says_nothing_about_leakage(owner_client, leaky, django_capture_on_commit_callbacks):

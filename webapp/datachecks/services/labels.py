@@ -16,6 +16,7 @@ from webapp.datachecks.models import CheckKind, CheckStatus, DataCheck
 from webapp.datachecks.services.reaper import CHECKS
 from webapp.datasets.models import Dataset, DatasetVersion, Image
 from webapp.datasets.services import bulk
+from webapp.datasets.signals import ACCEPTED
 
 FOLDS = 5
 MAX_SUSPECTS = 500  # kept per check, most suspect first
@@ -119,7 +120,8 @@ def act(check: DataCheck, image_id, action: str, *, user=None) -> str:
             raise SuspectGone(f"{dataset.name} has no class “{names[row[2]]}” any more; nothing was changed.")
         if image.label_id == target.pk:
             raise SuspectGone(f"“{image}” is already labelled {target.name}; nothing was changed.")
-        bulk.relabel(dataset, [image.pk], target)
+        # The check's k-fold models suggested the class: the image's history names the check.
+        bulk.relabel(dataset, [image.pk], target, user=user, origin=ACCEPTED, model_ref=f"check:{check.pk}")
         return (f"“{image}” is now labelled {target.name}. v{check.version.number} keeps its old label; "
                 "the next version will have the new one.")
     if action == "keep":

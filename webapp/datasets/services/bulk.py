@@ -10,15 +10,38 @@ from django.utils import timezone
 
 from webapp.datasets.models import Dataset, DatasetClass, Image, Split
 from webapp.datasets.services.store import remove_files_on_commit
+from webapp.datasets.signals import BY_HAND, labels_changed
 
 _CHUNK = 900  # ids per query: below SQLite's oldest limit on query parameters
 
 
-def relabel(dataset: Dataset, image_ids: Iterable[int], label: DatasetClass | None) -> int:
-    """Put the images in class `label` (None: unlabelled); return how many changed."""
+def relabel(dataset: Dataset, image_ids: Iterable[int], label: DatasetClass | None, *, user=None,
+            origin: str = BY_HAND, model_ref: str = "", record: bool = True) -> int:
+    """Put the images in class `label` (None: unlabelled); return how many changed class.
+
+    The images whose class really changed are announced by one `labels_changed` signal (the labelling app
+    records how each label was made); `record=False` when the caller records them itself.
+    """
     if label is not None and label.dataset_id != dataset.pk:
         raise ValidationError("That class belongs to another dataset.")
-    return _update(dataset, image_ids, label=label)
+    ids = _clean_ids(image_ids)
+    new = label.pk if label is not None else None
+    changes: list[tuple[int, int | None, int | None]] = []
+    with transaction.atomic():
+        for chunk in _chunks(ids):
+            # Locked while read, so the previous classes announced are the ones this update replaced.
+            before = (Image.objects.select_for_update().filter(dataset=dataset, deleted_at__isnull=True, pk__in=chunk)
+                      .exclude(label=label).values_list("pk", "label_id"))
+            moved = [(pk, old, new) for pk, old in before]
+            if moved:
+                Image.objects.filter(pk__in=[pk for pk, _, _ in moved]).update(label=label)
+                changes.extend(moved)
+        if changes:
+            dataset.touch()
+            if record:
+                labels_changed.send(sender=Image, dataset=dataset, changes=changes, user=user, origin=origin,
+                                    model_ref=model_ref)
+    return len(changes)
 
 
 def move_to_split(dataset: Dataset, image_ids: Iterable[int], split: str) -> int:

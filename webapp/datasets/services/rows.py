@@ -12,7 +12,8 @@ from django.db import connections, router
 from webapp.datasets.models import Image, Import, ImportItem
 
 _IMAGE_COLUMNS = ("dataset_id", "file", "thumbnail", "sha256", "width", "height", "format", "size_bytes",
-                  "label_id", "split", "original_name", "created_at", "deleted_at", "source_import_id", "phash")
+                  "label_id", "split", "original_name", "created_at", "deleted_at", "source_import_id", "phash",
+                  "phash_crops")
 _ITEM_COLUMNS = ("source_import_id", "name", "outcome", "reason", "message", "image_id")
 
 
@@ -28,7 +29,7 @@ def insert_images(images: list[Image]) -> None:
     adapt = connection.ops.adapt_datetimefield_value
     rows = [(i.dataset_id, i.file.name, i.thumbnail.name or "", i.sha256, i.width, i.height, i.format,
              i.size_bytes, i.label_id, i.split, i.original_name, adapt(i.created_at), adapt(i.deleted_at),
-             i.source_import_id, i.phash) for i in images]
+             i.source_import_id, i.phash, i.phash_crops) for i in images]
     by_hash = {i.sha256: i for i in images}  # unique: a batch never stages the same bytes twice
     if len(by_hash) != len(images):
         raise ValueError("a batch of new images holds the same file twice")

@@ -13,7 +13,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
-from webapp.datachecks.hashing import phash_of
+from webapp.datachecks.hashing import hashes_of
 from webapp.datasets.models import Dataset, DatasetClass, Image, Split
 from webapp.datasets.services.rows import insert_images
 from webapp.datasets.validation import CheckedImage, Limits, RejectedFile, check_image, make_thumbnail
@@ -266,7 +266,7 @@ def _store_files(image: Image, raw: bytes, checked: CheckedImage) -> None:
     # Straight to the storage with the generated name: FieldFile.save would re-derive and re-check the
     # same name through upload_to at a cost (~0.08 ms) comparable to decoding a small JPEG.
     image.file.name = _save_generated(image, "file", raw)
-    image.phash = phash_of(raw)  # near-duplicate checks (webapp.datachecks) read it from the row
+    image.phash, image.phash_crops = hashes_of(raw)  # near-duplicate checks (webapp.datachecks) read them
     if _is_own_thumbnail(raw, checked):
         image.thumbnail.name = image.file.name
     else:

@@ -18,6 +18,7 @@ from django.db.models import Max
 from webapp.core.csvsafe import csv_writer
 from webapp.datachecks.services.checks import check_version
 from webapp.datasets.models import Dataset, DatasetClass, DatasetVersion, Image, Split, VersionEntry
+from webapp.datasets.signals import version_frozen
 
 SPLITS = (Split.TRAIN, Split.VAL, Split.TEST)
 _READ_CHUNK = 1024 * 1024
@@ -58,6 +59,7 @@ def freeze_version(dataset: Dataset, *, user, note: str = "") -> DatasetVersion:
             (VersionEntry(version=version, image_id=pk, class_index=index[label], split=split)
              for pk, label, split, _ in rows), batch_size=2000)
         check_version(version)  # webapp.datachecks: record its near-duplicate and leakage check with it
+        version_frozen.send(sender=DatasetVersion, version=version)  # labelling: its labels counted by origin
     return version
 
 

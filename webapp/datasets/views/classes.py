@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from webapp.datasets.forms import ClassDeleteForm, ClassMergeForm, ClassNameForm
@@ -51,14 +52,33 @@ def class_list(request, pk):
     return _page(request, dataset_for(request.user, pk))
 
 
+def _back_to(request, dataset) -> str | None:
+    """Return the browse or upload page a "New class" form came from (only those: never an open redirect)."""
+    target = request.POST.get("next", "")
+    pages = [reverse(name, args=[dataset.pk]) for name in ("dataset_browse", "dataset_upload")]
+    return target if any(target.startswith(page) for page in pages) else None
+
+
 @require_POST
 def class_create(request, pk):
-    """Add a class."""
+    """Add a class; from the browse or upload page, go back there (the upload page with the new class chosen)."""
     dataset = dataset_for(request.user, pk)
     form = ClassNameForm(request.POST, dataset=dataset, prefix="create")
     name = form.cleaned_data["name"] if form.is_valid() else None
-    if name and _apply(form, "name", lambda: class_services.create_class(dataset, name)):
-        return _done(request, dataset, f"Class “{name}” added.")
+    created = []
+    if name and _apply(form, "name", lambda: created.append(class_services.create_class(dataset, name))):
+        back = _back_to(request, dataset)
+        if back is None:
+            return _done(request, dataset, f"Class “{name}” added.")
+        messages.success(request, f"Class “{name}” added.")
+        if back.startswith(reverse("dataset_upload", args=[dataset.pk])):
+            back = f"{reverse('dataset_upload', args=[dataset.pk])}?label={created[0].pk}"
+        return redirect(back)
+    back = _back_to(request, dataset)
+    if back is not None:  # say what is wrong on the page the person is on
+        problems = [e for errors in form.errors.values() for e in errors]
+        messages.error(request, "The class was not added: " + " ".join(problems))
+        return redirect(back)
     return _page(request, dataset, create=form, status=400)
 
 

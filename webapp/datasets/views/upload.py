@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from webapp.datasets.forms import UploadForm
+from webapp.datasets.forms import ClassNameForm, UploadForm
 from webapp.datasets.models import ImportItem
 from webapp.datasets.services.access import dataset_for
 from webapp.datasets.services.ingest import upload_files
@@ -56,10 +56,16 @@ def json_body_errors(view):
 def upload_page(request, pk):
     """Show the drag-and-drop upload page."""
     dataset = dataset_for(request.user, pk)
+    form = UploadForm(dataset=dataset)
+    chosen = request.GET.get("label")  # a class just added with "New class" comes back chosen
+    if chosen in {value for value, _ in form.fields["label"].choices}:
+        form.initial["label"] = chosen
     context = {
         "dataset": dataset,
         "tab": "upload",
-        "form": UploadForm(dataset=dataset),
+        "form": form,
+        "create_form": ClassNameForm(dataset=dataset, prefix="create"),
+        "here": request.path,
         "max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES,
         "max_bytes": settings.LUX_MAX_UPLOAD_BYTES,
         "endpoint": reverse("dataset_upload_files", args=[dataset.pk]),

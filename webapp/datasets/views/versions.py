@@ -80,6 +80,17 @@ def version_freeze(request, pk):
     return _list(request, dataset, form, status=400)
 
 
+# The words for the labelling app's origins (labelling.models.Origin), which counts it adds at a freeze.
+ORIGIN_WORDS = {"hand": "by hand", "suggestion": "suggestions accepted", "bulk": "bulk accepts",
+                "unrecorded": "given at upload or import"}
+
+
+def origin_counts(counts: dict) -> list[tuple[str, int]]:
+    """Return [(how, images)] of the version's labels per origin, empty for versions frozen before it was counted."""
+    per_origin = counts.get("per_origin") or {}
+    return [(ORIGIN_WORDS.get(origin, origin), n) for origin, n in per_origin.items() if n]
+
+
 @require_GET
 def version_detail(request, pk, number):
     """Show a version's classes with their counts per split."""
@@ -98,6 +109,7 @@ def version_detail(request, pk, number):
         "splits": SPLITS,
         "per_split": list(zip(SPLITS, split_counts(version), strict=True)),
         "left_out": counts.get("left_out", {}),
+        "per_origin": origin_counts(counts),
         "runs": runs_by_version([version.pk]).get(version.pk, []),
     }
     return render(request, "datasets/version_detail.html", context)

@@ -88,7 +88,7 @@ def _apply(dataset, job, label, rows: list[Suggestion], user, *, min_confidence=
     who = user if user and user.is_authenticated else None
     batch = LabelBatch.objects.create(dataset=dataset, job=job, model_ref=job.model_ref, label=label,
                                       label_name=label.name, min_confidence=min_confidence, count=len(ids), user=who)
-    bulk.relabel(dataset, ids, label)
+    bulk.relabel(dataset, ids, label, record=False)  # the batch's own events, below
     LabelEvent.objects.bulk_create([
         LabelEvent(dataset=dataset, image_id=pk, label=label, label_name=label.name, origin=Origin.BULK,
                    model_ref=job.model_ref, batch=batch, user=who) for pk in ids])
@@ -108,7 +108,7 @@ def undo_batch(dataset: Dataset, batch: LabelBatch) -> dict:
         back = [e for e in events if e.label_id is not None and current.get(e.image_id, -1) == e.label_id]
         if events and not back:
             raise Conflict("Every image of this batch was labelled again or deleted since; nothing was undone.")
-        bulk.relabel(dataset, [e.image_id for e in back], None)
+        bulk.relabel(dataset, [e.image_id for e in back], None, record=False)  # its events are marked undone
         now = timezone.now()
         LabelEvent.objects.filter(pk__in=[e.pk for e in back]).update(undone_at=now)
         batch.undone_at = now

@@ -34,7 +34,7 @@ def label_image(dataset: Dataset, image_id, class_id, *, expected, user, origin:
                            previous=image.label, previous_name=image.label.name if image.label else "",
                            origin=origin, model_ref=model_ref, user=user if user and user.is_authenticated else None)
         if label.pk != image.label_id:
-            bulk.relabel(dataset, [image.pk], label)
+            bulk.relabel(dataset, [image.pk], label, record=False)  # the event below records it
         event.save()
     return event
 
@@ -62,7 +62,7 @@ def undo(dataset: Dataset, event: LabelEvent) -> Image:
             raise Conflict("This image was labelled again since; nothing was undone.")
         if event.previous_name and event.previous_id is None:
             raise Conflict(f"Its class before, {event.previous_name}, was deleted; nothing was undone.")
-        bulk.relabel(dataset, [image.pk], event.previous)
+        bulk.relabel(dataset, [image.pk], event.previous, record=False)  # an undo marks its event instead
         event.undone_at = timezone.now()
         event.save(update_fields=["undone_at"])
         image.label = event.previous

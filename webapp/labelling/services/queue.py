@@ -29,37 +29,102 @@ _SPREAD = 2654435761  # Knuth's multiplicative hash: a fixed shuffle of ids that
 
 @dataclass(frozen=True)
 class Scope:
-    """The images a labelling session works through: the unlabelled ones, or one class (to review it)."""
+    """The images a labelling session works through: the unlabelled ones, or one class (to review it), narrowed
+    by a filter on the suggesting job's suggestions (a class, and confidence at least / below) when one is set."""
 
     review: DatasetClass | None = None
+    suggested: DatasetClass | None = None  # only images the model suggested as this class
+    min_confidence: float | None = None  # 0..1: suggestions at least this sure
+    max_confidence: float | None = None  # 0..1: suggestions below this
 
     @property
     def key(self) -> str:
         return str(self.review.pk) if self.review else UNLABELLED
 
     @property
+    def filtered(self) -> bool:
+        return self.suggested is not None or self.min_confidence is not None or self.max_confidence is not None
+
+    @property
     def title(self) -> str:
-        return f"class {self.review.name}" if self.review else "unlabelled images"
+        base = f"class {self.review.name}" if self.review else "unlabelled images"
+        return f"{base} {self.filter_text}" if self.filtered else base
+
+    @property
+    def filter_text(self) -> str:
+        """Return the filter in words: "suggested as grass with confidence below 60%"."""
+        parts = [f"suggested as {self.suggested.name}" if self.suggested else "suggested"]
+        low, high = _percent(self.min_confidence), _percent(self.max_confidence)
+        if low is not None and high is not None:
+            parts.append(f"with confidence from {low}% to below {high}%")
+        elif low is not None:
+            parts.append(f"with confidence at least {low}%")
+        elif high is not None:
+            parts.append(f"with confidence below {high}%")
+        return " ".join(parts) if self.filtered else ""
+
+    def params(self) -> dict[str, str]:
+        """Return the query parameters of the page's URL for this scope (confidences in %): a bookmarkable filter."""
+        values = {"scope": self.key, "suggested": self.suggested.pk if self.suggested else None,
+                  "min_confidence": _percent(self.min_confidence), "max_confidence": _percent(self.max_confidence)}
+        return {name: str(value) for name, value in values.items() if value is not None}
 
 
-def scope_for(dataset: Dataset, value: str | None) -> Scope:
-    """Read the `scope` parameter: empty or "unlabelled", or a class id of `dataset`."""
-    if value in (None, "", UNLABELLED):
-        return Scope()
-    try:
-        return Scope(review=dataset.classes.get(pk=parse_id(value) or 0))
-    except DatasetClass.DoesNotExist:
-        raise ValidationError(f"Scope must be “{UNLABELLED}” or a class of this dataset.") from None
+def _percent(value: float | None):
+    return None if value is None else f"{value * 100:.4g}"
 
 
-def scoped_images(dataset: Dataset, scope: Scope):
+def scope_for(dataset: Dataset, value: str | None, *, suggested: int | None = None,
+              min_confidence: float | None = None, max_confidence: float | None = None) -> Scope:
+    """Read the `scope` parameter (empty or "unlabelled", or a class id of `dataset`) and the suggestion filter:
+    a class id of `dataset` and confidences in 0..1."""
+    review = None
+    if value not in (None, "", UNLABELLED):
+        review = dataset.classes.filter(pk=parse_id(value) or 0).first()
+        if review is None:
+            raise ValidationError(f"Scope must be “{UNLABELLED}” or a class of this dataset.")
+    chosen = None
+    if suggested is not None:
+        chosen = dataset.classes.filter(pk=suggested).first()
+        if chosen is None:
+            raise ValidationError("The suggested class must be a class of this dataset.")
+    for bound in (min_confidence, max_confidence):
+        if bound is not None and not 0 <= bound <= 1:
+            raise ValidationError("A confidence bound must be between 0% and 100%.")
+    if min_confidence is not None and max_confidence is not None and min_confidence >= max_confidence:
+        raise ValidationError("The lower confidence bound must be below the upper one.")
+    return Scope(review=review, suggested=chosen, min_confidence=min_confidence, max_confidence=max_confidence)
+
+
+def check_filter(scope: Scope, job: PrelabelJob | None) -> None:
+    """Refuse a suggestion filter when there are no suggestions to filter on."""
+    if scope.filtered and job is None:
+        raise ValidationError("Run a pre-label job first: filtering by suggestion needs its suggestions.")
+
+
+def scoped_images(dataset: Dataset, scope: Scope, job: PrelabelJob | None = None):
     images = live_images(dataset)
-    return images.filter(label=scope.review) if scope.review else images.filter(label__isnull=True)
+    images = images.filter(label=scope.review) if scope.review else images.filter(label__isnull=True)
+    if scope.filtered:
+        images = images.filter(pk__in=_matching(scope, job).values("image_id"))
+    return images
 
 
-def counts(dataset: Dataset, scope: Scope) -> dict:
+def _matching(scope: Scope, job: PrelabelJob | None):
+    """Return the job's suggestions (none rejected) that the scope's filter keeps."""
+    rows = Suggestion.objects.filter(job=job, rejected_at__isnull=True) if job else Suggestion.objects.none()
+    if scope.suggested is not None:  # by name too: a class renamed since means another class
+        rows = rows.filter(label=scope.suggested, label_name=scope.suggested.name)
+    if scope.min_confidence is not None:
+        rows = rows.filter(confidence__gte=scope.min_confidence)
+    if scope.max_confidence is not None:
+        rows = rows.filter(confidence__lt=scope.max_confidence)
+    return rows
+
+
+def counts(dataset: Dataset, scope: Scope, job: PrelabelJob | None = None) -> dict:
     """Return how many images the scope holds now and how many the dataset has in all."""
-    return {"remaining": scoped_images(dataset, scope).count(), "total": live_images(dataset).count()}
+    return {"remaining": scoped_images(dataset, scope, job).count(), "total": live_images(dataset).count()}
 
 
 def order_for(value: str | None, job: PrelabelJob | None) -> str:
@@ -88,7 +153,7 @@ def _key(order: str, job: PrelabelJob | None):
 def next_images(dataset: Dataset, scope: Scope, *, after: int | None = None, limit: int | None = None,
                 order: str = "oldest", job: PrelabelJob | None = None) -> list[dict]:
     """Return the next images of the scope in `order`, after image id `after`, with their URLs and suggestions."""
-    images = scoped_images(dataset, scope).annotate(queue_key=_key(order, job)).order_by("queue_key", "id")
+    images = scoped_images(dataset, scope, job).annotate(queue_key=_key(order, job)).order_by("queue_key", "id")
     if after is not None:
         seen = Image.objects.filter(dataset=dataset, pk=after).annotate(queue_key=_key(order, job))
         key = seen.values_list("queue_key", flat=True).first()

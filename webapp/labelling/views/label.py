@@ -1,6 +1,7 @@
 """The labelling page (one image at a time, keyboard first) and the small JSON endpoints its script calls."""
 
 import json
+from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
@@ -8,7 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from webapp.labelling.forms import LabelForm, OrderForm, QueueForm, UndoForm
+from webapp.labelling.forms import FilterForm, LabelForm, OrderForm, QueueForm, UndoForm
 from webapp.labelling.services import label as labelling
 from webapp.labelling.services import loop, prelabel, queue
 from webapp.labelling.services.access import dataset_for, event_for
@@ -19,25 +20,33 @@ MAX_BODY = 4096  # a label is a few numbers
 
 @require_GET
 def label_page(request, pk):
-    """Show the labelling page for the unlabelled images, or for one class (?scope=<class id>) to review it."""
+    """Show the labelling page for the unlabelled images, or for one class (?scope=<class id>) to review it,
+    narrowed by a suggestion filter (?suggested=<class id>&min_confidence=&max_confidence=, in %)."""
     dataset = dataset_for(request.user, pk)
     loop.follow_all(dataset)
     try:
-        scope = queue.scope_for(dataset, request.GET.get("scope"))
-    except ValidationError as e:
-        return render(request, "labelling/bad_scope.html", {"dataset": dataset, "tab": "label",
-                                                            "message": " ".join(e.messages)}, status=400)
-    try:
+        scope = page_scope(dataset, request.GET)
         job, order = queue_order(dataset, request.GET)
+        queue.check_filter(scope, job)
     except ValidationError as e:
         return render(request, "labelling/bad_scope.html", {"dataset": dataset, "tab": "label",
                                                             "message": " ".join(e.messages)}, status=400)
+    filter_query = urlencode({k: v for k, v in scope.params().items() if k != "scope"})
     context = {"dataset": dataset, "tab": "label", "scope": scope, "keys": class_keys(dataset.classes.all()),
-               "counts": queue.counts(dataset, scope), "classes": dataset.classes.all(), "job": job,
+               "counts": queue.counts(dataset, scope, job), "classes": dataset.classes.all(), "job": job,
+               "filter_query": filter_query, "link": urlencode({**scope.params(), "order": order}),
                "order": order, "order_text": queue.ORDERS[order], "orders": queue.ORDERS.items(),
                "latest": prelabel.current_job(dataset), "retrain": loop.offer(dataset, job),
                "models": prelabel.model_choices(request.user)}
     return render(request, "labelling/label.html", context)
+
+
+def page_scope(dataset, params) -> queue.Scope:
+    """Return the scope the page's (or its queue's) query asks for, filter included; ValidationError when bad."""
+    form = FilterForm(params)
+    if not form.is_valid():
+        raise ValidationError(form.errors.as_text())
+    return queue.scope_for(dataset, params.get("scope"), **form.scope_options())
 
 
 def queue_order(dataset, params) -> tuple:
@@ -58,13 +67,14 @@ def label_queue(request, pk):
     if not form.is_valid():
         return _error(form.errors.as_text(), 400)
     try:
-        scope = queue.scope_for(dataset, form.cleaned_data["scope"])
+        scope = page_scope(dataset, request.GET)
         job, order = queue_order(dataset, request.GET)
+        queue.check_filter(scope, job)
     except ValidationError as e:
         return _error(" ".join(e.messages), 400)
     images = queue.next_images(dataset, scope, after=form.cleaned_data["after"], order=order, job=job)
     return JsonResponse({"images": images, "order": order, "job": job.pk if job else None,
-                         "model": job.model_ref if job else None, **queue.counts(dataset, scope)})
+                         "model": job.model_ref if job else None, **queue.counts(dataset, scope, job)})
 
 
 @require_POST

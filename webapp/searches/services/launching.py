@@ -24,6 +24,7 @@ from webapp.runs.services import datasets, fleet, recipes
 from webapp.runs.services.architectures import CONFIG_FIELDS
 from webapp.runs.services.launch import launch_run
 from webapp.searches.models import Search, SearchMember
+from webapp.searches.services.results import training
 
 log = logging.getLogger(__name__)
 MIN_MINUTES, MAX_MINUTES, DEFAULT_MINUTES = 1, 240, 5
@@ -92,7 +93,7 @@ def launch_member(search: Search, *, arch: str, lr: float, rung: int, epochs: in
     if parent is not None:
         settings_of_parent = {k: v for k, v in (parent.run.config or {}).items() if k in CONFIG_FIELDS}
         data = {**settings_of_parent, **data, "start_from": f"run:{parent.run_id}", "warmup_epochs": 0}
-        total = parent.epochs + epochs
+        total = training(search.pk)[parent.pk].total + epochs  # the epochs it trained, not those planned
     data["name"] = f"Search {search.pk} · rung {rung} · {arch} · lr {lr:g}"
     data["notes"] = (f"Member of search {search.pk}: {total} epochs in total"
                      + (f", continuing run {parent.run_id}" if parent else "") + ".")
