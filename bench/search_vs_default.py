@@ -49,7 +49,9 @@ def search(source, data, minutes: float, work: Path, *, mirror: bool, device: st
         result = fit(config, data, out_dir=work / f"m{key}")
         seconds = time.monotonic() - started
         epoch_s = sum(h.seconds for h in result.history) / max(1, len(result.history))
-        val = max((h.val_accuracy for h in result.history if h.val_accuracy is not None), default=None)
+        scored = [h for h in result.history if h.val_accuracy is not None]
+        val = max((h.val_accuracy for h in scored), default=None)
+        loss = min((h.val_loss for h in scored if h.val_accuracy == val and h.val_loss is not None), default=None)
         path = work / f"m{key}.safetensors"
         card = ModelCard(arch=config.arch, num_classes=len(data.class_names), class_names=list(data.class_names),
                          image_size=config.image_size, preset=EvalPreset(size=config.image_size).to_dict(),
@@ -57,7 +59,7 @@ def search(source, data, minutes: float, work: Path, *, mirror: bool, device: st
         save_model(path, result.model, card)
         models[key] = (result, path)
         member = planner.MemberResult(key, candidate, rung, total, val, seconds_per_epoch=epoch_s,
-                                      overhead_s=max(0.0, seconds - epoch_s * len(result.history)))
+                                      overhead_s=max(0.0, seconds - epoch_s * len(result.history)), val_loss=loss)
         members.append(member)
         print(f"    rung {rung} {candidate.arch} lr {candidate.lr:g}: {total} epochs, val {val:.1%}, "
               f"{seconds:.0f} s", flush=True)

@@ -44,6 +44,15 @@ class MemberResult:
     seconds_per_epoch: float | None = None
     overhead_s: float | None = None  # a run's time outside its epochs (cache, build, evaluation)
     finished: bool = True
+    # Its best epoch's validation loss: it breaks ties on accuracy, which small validation sets make common
+    # (several members at 100%); None counts as the worst.
+    val_loss: float | None = None
+
+
+def _rank(result: MemberResult) -> tuple[float, float]:
+    """Return the sort key of a scored member, best first: accuracy, then lower validation loss."""
+    loss = result.val_loss if result.val_loss is not None and math.isfinite(result.val_loss) else math.inf
+    return (-result.val_accuracy, loss)
 
 
 @dataclass(frozen=True)
@@ -76,7 +85,7 @@ def rung0_epochs(steps_per_epoch: int, *, max_epochs: int) -> int:
 
 def survivors(results: Sequence[MemberResult]) -> list[MemberResult]:
     """Return the best ceil(k / ETA) of a rung's k members that have a result, best first."""
-    scored = sorted((r for r in results if r.val_accuracy is not None), key=lambda r: -r.val_accuracy)
+    scored = sorted((r for r in results if r.val_accuracy is not None), key=_rank)
     return scored[:math.ceil(len(results) / ETA)] if scored else []
 
 
@@ -115,8 +124,8 @@ def next_rung(results: Sequence[MemberResult], *, remaining_s: float, max_epochs
 
 
 def winner(results: Sequence[MemberResult]) -> MemberResult | None:
-    """Return the best member on validation accuracy; on a tie the one trained longer, then the first."""
+    """Return the best member on validation accuracy; on a tie the lower validation loss, then the longer trained."""
     scored = [r for r in results if r.val_accuracy is not None]
     if not scored:
         return None
-    return max(scored, key=lambda r: (r.val_accuracy, r.epochs, -r.key))
+    return min(scored, key=lambda r: (*_rank(r), -r.epochs, r.key))

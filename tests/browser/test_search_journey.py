@@ -35,8 +35,8 @@ def test_choose_for_me_ends_with_a_winner_whose_members_are_runs(page, owner, wo
     from webapp.searches.models import Search, SearchStatus
     from webapp.searches.services import launching
 
-    # The live server plans the search in this process. Two rungs and no more: rung 1 doubles rung 0's epochs,
-    # and then nobody may train longer.
+    # The live server plans the search in this process. A short search: rung 1 doubles rung 0's epochs, and nobody
+    # may train longer than that in all (a member that stopped early may still get another rung under the cap).
     monkeypatch.setattr(training.search, "CPU_ARCHS", ("custom",))
     plan = launching.make_plan
     monkeypatch.setattr(launching, "make_plan",
@@ -67,10 +67,13 @@ def test_choose_for_me_ends_with_a_winner_whose_members_are_runs(page, owner, wo
     # The page follows the search by itself: it shows the end without being reloaded by the test.
     expect(page.locator("#search-status")).to_have_text("Succeeded", timeout=15_000)
     members = list(search.members.select_related("run").order_by("pk"))
-    assert [m.rung for m in members] == [0, 0, 1]
+    # Two in rung 0, then one continuation per rung: at least rung 1, more when members stopped early (epochs are
+    # those trained, so an early stop leaves room under the cap for another rung).
+    rungs = [m.rung for m in members]
+    assert rungs[:2] == [0, 0] and rungs[2:] == list(range(1, len(rungs) - 1)) and len(rungs) >= 3, rungs
 
     rows = page.locator(".search-members tbody tr")
-    expect(rows).to_have_count(3)
+    expect(rows).to_have_count(len(members))
     for member in members:
         row = page.locator(f'.search-members tbody tr:has(a[href="/runs/{member.run_id}/"])')
         expect(row).to_have_count(1)
@@ -89,9 +92,9 @@ def test_choose_for_me_ends_with_a_winner_whose_members_are_runs(page, owner, wo
     best = max(m.run.epochs.order_by("-val_accuracy").first().val_accuracy for m in members)
     expect(page.locator("#winner")).to_contain_text(f"{100 * best:.1f}% validation accuracy, the best of every member")
     expect(page.locator("#search-ended")).to_be_visible()  # a finished search says when it ended, not "ends by"
-    expect(page.locator("#search-bar")).to_have_attribute("aria-valuenow", "3")
+    expect(page.locator("#search-bar")).to_have_attribute("aria-valuenow", str(len(members)))
     expect(page.get_by_role("link", name="Compare the winner with the first members")).to_have_attribute(
-        "href", f"/runs/compare/?run={search.winner_id}&" + "&".join(f"run={m.run_id}" for m in members))
+        "href", f"/runs/compare/?run={search.winner_id}&" + "&".join(f"run={m.run_id}" for m in members[:3]))
 
     # The curves: one line per member and measure, each with the member's epochs.
     page.wait_for_function("() => window.Chart && Chart.getChart('compare-loss') && Chart.getChart('compare-accuracy')")
@@ -112,7 +115,8 @@ def test_choose_for_me_ends_with_a_winner_whose_members_are_runs(page, owner, wo
     shoot(page, "search-1280.png")
     page.set_viewport_size({"width": 390, "height": 844})
     shoot(page, "search-390.png")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the table scrolls, not the page
+    # The table scrolls, not the page (the charts take a frame to follow the new width: wait for it).
+    page.wait_for_function("() => document.documentElement.scrollWidth <= 390", timeout=5_000)
     for chart in ("compare-loss", "compare-accuracy"):
         box = page.locator(f"#{chart}").bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390, (chart, box)

@@ -4,9 +4,9 @@ from training import search as plan
 from training.search import Candidate, MemberResult
 
 
-def result(key, acc, *, arch="custom", lr=0.002, rung=0, epochs=2, spe=5.0, overhead=3.0):
+def result(key, acc, *, arch="custom", lr=0.002, rung=0, epochs=2, spe=5.0, overhead=3.0, loss=None):
     return MemberResult(key=key, candidate=Candidate(arch, lr), rung=rung, epochs=epochs, val_accuracy=acc,
-                        seconds_per_epoch=spe, overhead_s=overhead)
+                        seconds_per_epoch=spe, overhead_s=overhead, val_loss=loss)
 
 
 def test_the_cpu_gets_small_quick_architectures_and_a_gpu_more():
@@ -61,6 +61,19 @@ def test_the_winner_is_the_best_on_validation_then_the_longest_trained():
     members = [result(1, 0.8), result(2, 0.9, rung=1, epochs=4), result(3, 0.9, rung=2, epochs=8), result(4, None)]
     assert plan.winner(members).key == 3
     assert plan.winner([result(1, None)]) is None
+
+
+def test_a_tie_on_validation_accuracy_goes_to_the_lower_validation_loss_first():
+    # Three members at 100% on a small validation set: the one least surprised by it wins, however long trained.
+    tied = [result(1, 1.0, epochs=28, loss=0.21), result(2, 1.0, epochs=134, loss=0.35), result(3, 1.0, epochs=56,
+                                                                                               loss=0.12)]
+    assert plan.winner(tied).key == 3
+    # An unknown or non-finite loss counts as the worst; then the longer trained wins as before.
+    assert plan.winner([result(1, 1.0, epochs=9, loss=float("nan")), result(2, 1.0, epochs=5, loss=0.5)]).key == 2
+    assert plan.winner([result(1, 1.0, epochs=9), result(2, 1.0, epochs=5)]).key == 1
+    # Survivors are ranked the same way.
+    rung = [result(1, 0.9, loss=0.5), result(2, 0.9, loss=0.3), result(3, 0.5), result(4, 0.4)]
+    assert [r.key for r in plan.survivors(rung)] == [2, 1]
 
 
 

@@ -59,6 +59,9 @@ def member_result(member: SearchMember, trained: Trained | None = None) -> Membe
     run = member.run
     trained = trained or training(member.search_id)[member.pk]
     totals = run.epochs.aggregate(best=Max("val_accuracy"), seconds=Sum("seconds"))
+    # The best epoch's validation loss (the lowest among epochs at the best accuracy) breaks ties on accuracy.
+    best_loss = (run.epochs.filter(val_accuracy=totals["best"], val_loss__isnull=False).order_by("val_loss")
+                 .values_list("val_loss", flat=True).first() if totals["best"] is not None else None)
     # Per epoch it did train (not per planned one): an early stop must not make epochs look cheaper.
     seconds_per_epoch = totals["seconds"] / trained.own if trained.own and totals["seconds"] is not None else None
     overhead = None
@@ -67,7 +70,8 @@ def member_result(member: SearchMember, trained: Trained | None = None) -> Membe
     succeeded = run.status == RunStatus.SUCCEEDED
     return MemberResult(key=member.pk, candidate=Candidate(member.arch, member.lr), rung=member.rung,
                         epochs=trained.total, val_accuracy=totals["best"] if succeeded else None,
-                        seconds_per_epoch=seconds_per_epoch, overhead_s=overhead, finished=not run.is_active)
+                        seconds_per_epoch=seconds_per_epoch, overhead_s=overhead, finished=not run.is_active,
+                        val_loss=best_loss if succeeded else None)
 
 
 def results(members) -> list[MemberResult]:
