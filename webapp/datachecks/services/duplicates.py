@@ -10,18 +10,17 @@ threshold up to that filters them, and searches only the images added since (aga
 from __future__ import annotations
 
 import hashlib
-import logging
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.core.files.storage import default_storage
 
 from training.datacheck.confirm import confirmed
 from training.datacheck.groups import cropped_distances, group_pairs, leaking_pairs
 from training.datacheck.phash import CROP_STEPS
 from webapp.core.errors import FieldError
-from webapp.datachecks.hashing import grey_of, unpack_crops
+from webapp.datachecks.hashing import unpack_crops
 from webapp.datachecks.models import CheckKind, CheckStatus, DataCheck
+from webapp.datachecks.services.hashes import stored_grey
 from webapp.datasets.models import DatasetVersion, Image, Split, VersionEntry
 
 # bench/data_checks.py (photos, 5 seeds): the crop-aware pHash at 10 bits + confirm finds every planted copy at
@@ -40,7 +39,6 @@ LEAKS = {
 }
 _SPLIT_WORDS = {"train": "train", "val": "validation", "test": "test"}
 _CROPS = CROP_STEPS * CROP_STEPS
-log = logging.getLogger(__name__)
 
 
 def parse_threshold(value, *, field_name: str = "threshold") -> int:
@@ -156,17 +154,7 @@ def search(rows, threshold: int, among: set[int] | None = None) -> dict[tuple[in
 def _opener(ids: list[int], needed: set[int]):
     """Return image_of(index) for `confirm.confirmed`: the image's file as the hashes saw it, None if unreadable."""
     names = dict(Image.objects.filter(pk__in=[ids[i] for i in needed]).values_list("pk", "file"))
-
-    def image_of(index: int):
-        name = names.get(ids[index])
-        try:
-            with default_storage.open(name, "rb") as f:
-                return grey_of(f.read())
-        except (OSError, TypeError, ValueError):
-            log.warning("image %s could not be read to confirm a near-copy", ids[index])
-            return None
-
-    return image_of
+    return lambda index: stored_grey(names.get(ids[index]))
 
 
 def _pairs(rows: list, threshold: int, stored: dict | None) -> dict[tuple[int, int], int]:

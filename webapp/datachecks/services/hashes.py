@@ -8,7 +8,7 @@ from collections.abc import Callable
 from django.core.files.storage import default_storage
 from django.db.models import Q
 
-from webapp.datachecks.hashing import hashes_of
+from webapp.datachecks.hashing import grey_of, hashes_of
 from webapp.datasets.models import Image
 
 log = logging.getLogger(__name__)
@@ -49,3 +49,13 @@ def _hash_file(name: str) -> tuple[int | None, bytes | None]:
     except OSError:
         log.warning("image file %s could not be read for its hash", name)
         return None, None
+
+
+def stored_grey(name: str | None):
+    """Return a stored image file as the hashes see it (hashing.grey_of), or None if it cannot be read."""
+    try:
+        with default_storage.open(name, "rb") as f:
+            return grey_of(f.read())
+    except (OSError, TypeError, ValueError):  # gone, or no file name at all
+        log.warning("image file %s could not be read to compare it", name)
+        return None

@@ -9,17 +9,13 @@ search is quadratic in the tiny images).
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable
 
-from django.core.files.storage import default_storage
-
 from training.datacheck.confirm import confirmed
 from training.datacheck.tiny import MAX_RMSE, TINY, tiny_distances
-from webapp.datachecks.hashing import grey_of
+from webapp.datachecks.services.hashes import stored_grey
 
-log = logging.getLogger(__name__)
 _CHUNK = 500
 
 
@@ -46,7 +42,7 @@ def tiny_pairs(images, scale: int, *, on_progress: Callable[[int, int], None] | 
         if stop is not None and stop():
             return {}
         for pk, name in rows[start:start + _CHUNK]:
-            picture = _open(pk, name)
+            picture = stored_grey(name)
             if picture is not None:  # unreadable: no pixels to compare (the hashes' step says so too)
                 ids.append(pk)
                 pictures.append(picture)
@@ -57,15 +53,3 @@ def tiny_pairs(images, scale: int, *, on_progress: Callable[[int, int], None] | 
     near = tiny_distances(pictures)  # it keeps only images tiny.is_tiny accepts: the stored size agrees
     kept = confirmed(sorted(near), pictures.__getitem__)  # as the bench does: tiny pairs confirm by pixels too
     return {(ids[a], ids[b]): as_bits(near[(a, b)], scale) for a, b in kept}
-
-
-def _open(pk: int, name: str):
-    try:
-        with default_storage.open(name, "rb") as f:
-            picture = grey_of(f.read())
-    except OSError:
-        log.warning("image %s could not be read to compare its pixels", pk)
-        return None
-    if picture is not None:
-        picture.load()
-    return picture
