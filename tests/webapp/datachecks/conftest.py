@@ -64,3 +64,13 @@ def sent_checks(monkeypatch):
     monkeypatch.setattr(run_check, "apply_async",
                         lambda args=None, task_id=None, queue=None, **kw: sent.append((queue, task_id)))
     return sent
+
+
+@pytest.fixture(autouse=True)
+def no_heartbeat_here(monkeypatch):
+    """Run checks in-process without a heartbeat: a test's rows are not committed (django_db), so the heartbeat
+    thread, on a connection of its own, would find no row to beat and stop the check as lost after a second
+    on PostgreSQL. The drills in tests/webapp/core/test_job_reaping.py run real workers, heartbeats and all."""
+    import webapp.datachecks.worker
+
+    monkeypatch.setattr(webapp.datachecks.worker, "PROGRESS_INTERVAL_S", 3600.0)

@@ -14,15 +14,6 @@ from webapp.datasets.services.versions import freeze_version
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def no_heartbeat_here(monkeypatch):
-    """Run checks in-process without a heartbeat: the test's rows are not committed (django_db), so the heartbeat
-    thread, on a connection of its own, would find no row to beat and stop the check as lost after a second."""
-    import webapp.datachecks.worker
-
-    monkeypatch.setattr(webapp.datachecks.worker, "PROGRESS_INTERVAL_S", 3600.0)
-
-
 @pytest.fixture
 def mislabelled(owner, media):
     """Return (dataset, the red square labelled green) of red/green/blue squares, six of each."""
