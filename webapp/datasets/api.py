@@ -150,7 +150,7 @@ class ClassViewSet(InVisibleDatasetMixin, mixins.ListModelMixin, mixins.Retrieve
     def destroy(self, request, pk=None):
         cls = self.get_object()
         delete_images = query_params(request, s.ClassDeleteQuerySerializer)["delete_images"]
-        classes.delete_class(cls, delete_images=delete_images)
+        classes.delete_class(cls, delete_images=delete_images, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=s.ClassMergeSerializer, responses=answers({200: s.ClassSerializer}))
@@ -164,7 +164,7 @@ class ClassViewSet(InVisibleDatasetMixin, mixins.ListModelMixin, mixins.Retrieve
         if target is None:
             raise serializers.ValidationError({"into": "Choose a class of the same dataset."})
         with service_errors():
-            classes.merge_classes(source, target)
+            classes.merge_classes(source, target, user=request.user)
         return self._answer(target)
 
 

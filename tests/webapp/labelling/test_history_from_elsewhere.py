@@ -82,3 +82,18 @@ def test_a_freeze_counts_labels_by_origin_with_those_made_elsewhere(owner_client
     assert owner_client.get(f"/api/versions/{version.pk}/").json()["counts"]["per_origin"]["hand"] == 2
     page = owner_client.get(reverse("version_detail", args=[pets.pk, version.number])).content.decode()
     assert "Labels: 2 by hand, 4 given at upload or import." in page
+
+
+def test_merging_and_deleting_a_class_are_in_each_moved_image_s_history(owner_client, api_client, owner, pets):
+    red, green, blue = (classes(pets)[n] for n in ("red", "green", "blue"))
+    reds = list(Image.objects.filter(dataset=pets, label=red).order_by("pk"))
+    blues = list(Image.objects.filter(dataset=pets, label=blue).order_by("pk"))
+    merged = owner_client.post(reverse("class_merge", args=[pets.pk]),
+                               {"merge-source": red.pk, "merge-target": green.pk})
+    assert merged.status_code == 302
+    # The source class is gone, and its name stays in the history of every image it held.
+    assert [row[1:] for row in history(owner_client, pets, reds[0])] == [["green", "red", "by hand", "olive"]]
+    api_client.force_authenticate(owner)
+    assert api_client.delete(f"/api/classes/{blue.pk}/?delete_images=false").status_code == 204
+    assert [row[1:] for row in history(owner_client, pets, blues[-1])] == [["unlabelled", "blue", "by hand", "olive"]]
+    assert LabelEvent.objects.filter(user=owner).count() == len(reds) + len(blues)

@@ -102,12 +102,14 @@ def test_deleted_image_and_deleted_class_are_clear_400s(owner_client, pets):
     bulk.delete_images(pets, [images[0]["id"]])
     gone = post(owner_client, "label_image", pets, {"image": images[0]["id"], "label": classes(pets)["red"].pk})
     assert gone.status_code == 400 and "deleted" in gone.json()["detail"]
+    assert LabelEvent.objects.count() == 0
     blue = classes(pets)["blue"]
     blue_pk = blue.pk
     delete_class(blue, delete_images=False)
+    unlabelled = LabelEvent.objects.count()  # the blue images' own: now unlabelled
     answer = post(owner_client, "label_image", pets, {"image": images[1]["id"], "label": blue_pk})
     assert answer.status_code == 400 and "class is not in this dataset" in answer.json()["detail"]
-    assert LabelEvent.objects.count() == 0
+    assert LabelEvent.objects.count() == unlabelled == 2
 
 
 @pytest.mark.parametrize("body", [

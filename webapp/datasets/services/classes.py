@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from webapp.datasets.models import Dataset, DatasetClass, Image
-from webapp.datasets.services.bulk import delete_image_rows
+from webapp.datasets.services.bulk import delete_image_rows, relabel
 
 MAX_NAME_CHARS = 200
 
@@ -68,31 +68,37 @@ def rename_class(cls: DatasetClass, name: str) -> DatasetClass:
     return cls
 
 
-def merge_classes(source: DatasetClass, target: DatasetClass) -> int:
+def merge_classes(source: DatasetClass, target: DatasetClass, *, user=None) -> int:
     """Move every image of `source` into `target` and delete `source`; return how many images moved."""
     if source.dataset_id != target.dataset_id:
         raise ValidationError("Classes can only be merged within one dataset.")
     if source.pk == target.pk:
         raise ValidationError("Choose two different classes to merge.")
+    dataset = target.dataset
     with transaction.atomic():
-        moved = Image.objects.filter(label=source).update(label=target)
+        # Through relabel, so each live image's history says who moved it (labels_changed); hidden images follow.
+        moved = relabel(dataset, _live_ids(source), target, user=user)
+        moved += Image.objects.filter(label=source).update(label=target)
         source.delete()
-        target.dataset.touch()
+        dataset.touch()
     return moved
 
 
-def delete_class(cls: DatasetClass, *, delete_images: bool) -> int:
+def delete_class(cls: DatasetClass, *, delete_images: bool, user=None) -> int:
     """Delete a class with its images, or leave its images unlabelled; return how many images it had."""
     with transaction.atomic():
         images = Image.objects.filter(label=cls, deleted_at__isnull=True)
-        count = images.count()
         if delete_images:
-            delete_image_rows(images)
+            count = delete_image_rows(images)
         else:
-            images.update(label=None)
+            count = relabel(cls.dataset, _live_ids(cls), None, user=user)  # each one's history: unlabelled
         cls.delete()  # soft-deleted images keep no label: versions hold the class index themselves
         cls.dataset.touch()
     return count
+
+
+def _live_ids(cls: DatasetClass) -> list[int]:
+    return list(Image.objects.filter(label=cls, deleted_at__isnull=True).order_by().values_list("pk", flat=True))
 
 
 def _next_position(dataset: Dataset) -> int:

@@ -105,7 +105,7 @@ def class_merge(request, pk):
     if form.is_valid():
         source, target = form.cleaned_data["source"], form.cleaned_data["target"]
         name = source.name
-        if _apply(form, "target", lambda: class_services.merge_classes(source, target)):
+        if _apply(form, "target", lambda: class_services.merge_classes(source, target, user=request.user)):
             return _done(request, dataset, f"Class “{name}” merged into “{target.name}”.")
     return _page(request, dataset, merge=form, status=400)
 
@@ -119,7 +119,8 @@ def class_delete(request, pk, class_pk):
     if request.method == "POST" and form.is_valid():
         delete_images = form.cleaned_data["images"] == "delete"
         name = cls.name
-        if _apply(form, "images", lambda: class_services.delete_class(cls, delete_images=delete_images)):
+        if _apply(form, "images", lambda: class_services.delete_class(cls, delete_images=delete_images,
+                                                                         user=request.user)):
             done = "and its images deleted" if delete_images else "deleted; its images are now unlabelled"
             return _done(request, dataset, f"Class “{name}” {done}.")
     n_images = live_images(dataset).filter(label=cls).count()
