@@ -86,7 +86,7 @@ def search(source, data, minutes: float, work: Path, *, mirror: bool, device: st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=5)
-    parser.add_argument("--datasets", default="digits,textures", help="of digits, textures, faces")
+    parser.add_argument("--datasets", default="digits,textures,faces", help="some of digits, textures, faces")
     parser.add_argument("--per-class", type=int, default=60)
     parser.add_argument("--max-steps", type=int, default=300, help="cap on each default run's recipe steps")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (a GPU's search tries the GPU's architectures)")
