@@ -42,6 +42,9 @@ def test_quick_test_batch_job_and_explanation(page, owner, worker, tmp_path):
 
     sign_in(page, owner)
     page.get_by_role("link", name="Classify", exact=True).click()
+    # Until the page has loaded, quick.js (at the end of the body) may not listen yet: a file picked before then
+    # is never sent (seen in CI: no quick test reached the worker).
+    page.wait_for_url("**/classify/", wait_until="load")
     page.get_by_label("Model").select_option(f"run:{run.pk}")
     page.locator("#quick-input").set_input_files(str(photo))
     bars = page.locator("#quick-answer .cl-bars li")
