@@ -196,7 +196,10 @@ def build(n: int, repeats: int, cache_dir: Path) -> dict:
         "gallery, off-diagonal cell": reverse("evaluation_cell", args=[evaluation.pk, *CONFUSED]),
         "gallery, diagonal cell": reverse("evaluation_cell", args=[evaluation.pk, 3, 3]),
     }
-    return {"user": user, "dataset": dataset, "urls": urls, "figures": {
+    cells = {"off-diagonal": CONFUSED, "diagonal": (3, 3)}
+    tiles = {name: min(60, evaluation.predictions.filter(true_index=t, predicted_index=p).count())
+             for name, (t, p) in cells.items()}  # what a gallery page shows (60 a page)
+    return {"user": user, "dataset": dataset, "urls": urls, "tiles": tiles, "figures": {
         "version freeze, µs/image": freeze / entries * 1e6,
         "training cache build, µs/image": cache_build_s / entries * 1e6,
         "(setup: rows + files, s)": built,
@@ -262,7 +265,8 @@ def main() -> None:
         for n in sizes:
             started = time.perf_counter()
             built[n] = build(n, args.repeats, cache_dir)
-            print(f"{n:,} images built, frozen and cached in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+            print(f"{n:,} images built, frozen and cached in {time.perf_counter() - started:.0f} s; gallery tiles "
+                  f"shown: {built[n]['tiles']}", file=sys.stderr)
         if connection.vendor == "postgresql":  # what autovacuum does soon after a bulk load: statistics, visibility
             with connection.cursor() as cursor:
                 cursor.execute("VACUUM ANALYZE")
