@@ -159,6 +159,7 @@ def build(n: int, repeats: int, cache_dir: Path) -> dict:
     from training.cache import build_cache
     from webapp.datasets.services.versions import freeze_version
     from webapp.runs.services.datasets import version_source
+    from webapp.runs.views.gallery import PER_PAGE
 
     started = time.perf_counter()
     user, dataset, classes = fill(n)
@@ -197,8 +198,8 @@ def build(n: int, repeats: int, cache_dir: Path) -> dict:
         "gallery, diagonal cell": reverse("evaluation_cell", args=[evaluation.pk, 3, 3]),
     }
     cells = {"off-diagonal": CONFUSED, "diagonal": (3, 3)}
-    tiles = {name: min(60, evaluation.predictions.filter(true_index=t, predicted_index=p).count())
-             for name, (t, p) in cells.items()}  # what a gallery page shows (60 a page)
+    tiles = {name: min(PER_PAGE, evaluation.predictions.filter(true_index=t, predicted_index=p).count())
+             for name, (t, p) in cells.items()}  # what a gallery page shows
     return {"user": user, "dataset": dataset, "urls": urls, "tiles": tiles, "figures": {
         "version freeze, µs/image": freeze / entries * 1e6,
         "training cache build, µs/image": cache_build_s / entries * 1e6,

@@ -77,7 +77,8 @@ def merge_classes(source: DatasetClass, target: DatasetClass, *, user=None) -> i
     dataset = target.dataset
     with transaction.atomic():
         # Through relabel, so each live image's history says who moved it (labels_changed); hidden images follow.
-        moved = relabel(dataset, _live_ids(source), target, user=user)
+        live = Image.objects.filter(label=source, deleted_at__isnull=True).values_list("pk", flat=True)
+        moved = relabel(dataset, live, target, user=user)
         moved += Image.objects.filter(label=source).update(label=target)
         source.delete()
         dataset.touch()
@@ -91,14 +92,10 @@ def delete_class(cls: DatasetClass, *, delete_images: bool, user=None) -> int:
         if delete_images:
             count = delete_image_rows(images)
         else:
-            count = relabel(cls.dataset, _live_ids(cls), None, user=user)  # each one's history: unlabelled
+            count = relabel(cls.dataset, images.values_list("pk", flat=True), None, user=user)  # history: unlabelled
         cls.delete()  # soft-deleted images keep no label: versions hold the class index themselves
         cls.dataset.touch()
     return count
-
-
-def _live_ids(cls: DatasetClass) -> list[int]:
-    return list(Image.objects.filter(label=cls, deleted_at__isnull=True).order_by().values_list("pk", flat=True))
 
 
 def _next_position(dataset: Dataset) -> int:
