@@ -14,13 +14,18 @@ then holds every size's rows, as a real installation's would). Every dataset has
 four splits, one in 17 unlabelled, and file names in which each of 10 words appears in one tenth. Each size's
 evaluation holds one prediction per image; its off-diagonal cell, the one the gallery opens, holds the same 30
 images at every size, so that page is compared with itself (the cell of a random confusion would hold 1 image at
-1,000 and thousands at 100,000, and measure the 60 tiles of a full page against one).
+1,000 and thousands at 100,000, and measure the 60 tiles of a full page against one). Every image has a pHash, as
+uploads do, and the first 30 pairs of images are near-copies in two splits, which a stored near-duplicate check
+has found (as if it had run), so the dataset page's leakage panel has leaks to show. "Dataset page, first view
+after a change" moves the dataset's revision (as any relabel, split move or upload does) before each request,
+so the health numbers and the leakage report are computed again, not read from the cache.
 """
 
 import argparse
 import io
 import json
 import os
+import random
 import shutil
 import statistics
 import sys
@@ -35,8 +40,10 @@ WORDS = ("cat", "dog", "owl", "fox", "elk", "bee", "ant", "yak", "emu", "gnu")
 SPLITS = ("train", "val", "test", "unassigned")
 CONFUSED = (5, 4)  # (true, predicted) of the off-diagonal gallery cell
 CONFUSED_TILES = 30  # images in that cell at every size: a page of the gallery holds up to 60
+COPIES = 30  # near-duplicate pairs planted in every dataset (consecutive images: in two splits, so they leak)
 PAGES = ("dataset list", "browse", "browse, one class", "file-name search", "health (dataset page)",
-         "image page", "evaluation results", "gallery, off-diagonal cell", "gallery, diagonal cell")
+         "image page", "evaluation results", "gallery, off-diagonal cell", "gallery, diagonal cell",
+         "dataset page, first view after a change")
 
 
 def start(database_url: str | None) -> Path:
@@ -84,8 +91,10 @@ def fill(n: int):
     dataset = Dataset.objects.create(owner=user, name=f"Scale {n}")
     classes = [create_class(dataset, f"class {i}") for i in range(10)]
     media = Path(settings.MEDIA_ROOT)
+    from training.datacheck.phash import as_signed
+
     now = timezone.now()
-    rows = []
+    rows, hashes, rng = [], [], random.Random(n)
     for i in range(n):
         data = png(i)
         sha = hashlib.sha256(data + str(dataset.pk).encode()).hexdigest()
@@ -93,13 +102,30 @@ def fill(n: int):
         path = media / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+        # Uploads are hashed as they are stored: a random pHash each, but the first COPIES images come twice.
+        phash = hashes[i - 1] if i % 2 and i < 2 * COPIES else as_signed(rng.getrandbits(64))
+        hashes.append(phash)
         rows.append(Image(dataset=dataset, sha256=sha, width=8, height=8, format="PNG", size_bytes=len(data),
                           label=classes[i % 10] if i % 17 else None, split=SPLITS[i % 4], file=name, thumbnail=name,
-                          original_name=f"img_{i:06d}_{WORDS[(i // 10) % 10]}.png",
+                          original_name=f"img_{i:06d}_{WORDS[(i // 10) % 10]}.png", phash=phash,
                           created_at=now - timezone.timedelta(seconds=n - i)))
     Image.objects.bulk_create(rows, batch_size=2000)
     dataset.touch()  # what every service that adds images does
+    checked(dataset, user)
     return user, dataset, classes
+
+
+def checked(dataset, user) -> None:
+    """Store what a near-duplicate check job leaves behind: its pairs (the planted copies), as if it had run."""
+    from django.utils import timezone
+
+    from webapp.datachecks.models import CheckStatus, DataCheck
+
+    ids = list(dataset.images.order_by("pk").values_list("pk", flat=True))
+    pairs = [[ids[i], ids[i + 1], 0] for i in range(0, 2 * COPIES, 2)]
+    DataCheck.objects.create(dataset=dataset, created_by=user, status=CheckStatus.SUCCEEDED, threshold=10,
+                             finished_at=timezone.now(), results={"pairs": pairs, "pairs_upto": 10,
+                                                                  "last_image": ids[-1]})
 
 
 def evaluation_of(version, user):
@@ -221,14 +247,24 @@ def measure_pages(built: dict[int, dict], requests: int) -> dict[int, dict]:
             for _ in range(2):
                 response = clients[n].get(url)
                 assert response.status_code == 200, (url, response.status_code)
-    times = {n: {page: [] for page in [*one["urls"], "health numbers, uncached"]} for n, one in built.items()}
+        page = clients[n].get(one["urls"]["health (dataset page)"]).content.decode()
+        assert "near-copy in" in page, "the dataset page should warn of the planted copies"
+    first_view = PAGES[-1]
+    times = {n: {page: [] for page in [*one["urls"], first_view, "health numbers, uncached"]}
+             for n, one in built.items()}
     for _ in range(requests):
         for n, one in built.items():
             for page, url in one["urls"].items():
                 started = time.perf_counter()
                 clients[n].get(url)
                 times[n][page].append((time.perf_counter() - started) * 1000)
-            # The first dataset page after a change computes these numbers; later ones read them from the cache.
+            # A change (any upload, relabel, split move or delete moves the revision) makes the dataset page's
+            # cached panels stale: the next view computes the health numbers and the leakage report again.
+            one["dataset"].touch()
+            started = time.perf_counter()
+            clients[n].get(one["urls"]["health (dataset page)"])
+            times[n][first_view].append((time.perf_counter() - started) * 1000)
+            # The health numbers alone, as that first view computes them.
             started = time.perf_counter()
             _image_health(one["dataset"])
             times[n]["health numbers, uncached"].append((time.perf_counter() - started) * 1000)

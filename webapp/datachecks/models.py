@@ -32,7 +32,7 @@ class DataCheck(models.Model):
     kind = models.CharField(max_length=12, choices=CheckKind.choices, default=CheckKind.DUPLICATES)
     threshold = models.PositiveSmallIntegerField(null=True, blank=True)  # bits, for near-duplicates
     revision = models.PositiveIntegerField(default=0)  # the dataset revision it looked at
-    # {"images": n, "hashed": n, "unhashed": n, "groups": n, "in_groups": n, "leaking_pairs": n,
+    # {"images": n, "hashed": n, "unhashed": n, "uncompared": n, "groups": n, "in_groups": n, "leaking_pairs": n,
     #  "leaks": {"test_in_train": n, ...}} for near-duplicates; {"suspects": n, ...} for labels.
     counts = models.JSONField(default=dict, blank=True)
     # {"groups": [[image id, ...], ...], "leaks": [[id, id], ...]}; labels: {"suspects": [[id, given, suggested, p]]}

@@ -65,8 +65,10 @@ class GroupSerializer(serializers.Serializer):
 
 class ReportSerializer(serializers.Serializer):
     threshold = serializers.IntegerField()
-    counts = serializers.DictField(help_text="images, hashed, unhashed, groups, in_groups, leaking_pairs, and "
-                                             "leaks per kind (test_in_train, val_in_train, test_in_val).")
+    counts = serializers.DictField(help_text="images, hashed, unhashed, uncompared (hashed images too many to "
+                                             "compare during the request: a check job compares them), groups, "
+                                             "in_groups, leaking_pairs, and leaks per kind (test_in_train, "
+                                             "val_in_train, test_in_val).")
     warnings = serializers.ListField(child=serializers.CharField())
     groups = GroupSerializer(many=True, help_text="Groups of near-copies, those across splits first (at most 100).")
 

@@ -68,8 +68,10 @@ class Dataset(OwnedModel):
             # The first update takes the row's lock (held to commit), so on PostgreSQL the count, a statement
             # of its own, sees every change committed before it: the last of concurrent uploads counts all.
             rows.update(revision=models.F("revision") + 1, updated_at=timezone.now())
-            live = Image.objects.filter(dataset=OuterRef("pk"), deleted_at__isnull=True).order_by().values("dataset")
-            rows.update(image_count=Coalesce(Subquery(live.annotate(n=models.Count("pk")).values("n")), 0))
+            # From the tally the database keeps (ImageTally): a few rows per class, not one per image.
+            live = ImageTally.objects.filter(dataset_pk=OuterRef("pk"), kind=ImageTally.CLASS_SPLIT).order_by()
+            rows.update(image_count=Coalesce(Subquery(live.values("dataset_pk").annotate(n=models.Sum("n"))
+                                                      .values("n")), 0))
 
 
 class DatasetClass(models.Model):
@@ -142,6 +144,35 @@ class Image(models.Model):
     def extension(self) -> str:
         return {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "BMP": "bmp", "GIF": "gif", "TIFF": "tif"}.get(
             self.format, "img")
+
+
+class ImageTally(models.Model):
+    """How many live images a dataset has per (class, split), per width, per height, and hashed (a pHash).
+
+    Kept by the database itself (triggers on the image table, migration 0008), so every write counts, from
+    the ORM or not, and the health panel reads a few rows per class instead of one index entry per image.
+    On SQLite each change adds to its row in place (one writer at a time); on PostgreSQL each statement adds
+    signed delta rows (no row is ever updated, so concurrent imports never wait on or deadlock over a count),
+    which services/tally.py sums and now and then folds back into one row per key.
+    """
+
+    CLASS_SPLIT, WIDTH, HEIGHT, HASHED, GENERATION = "c", "w", "h", "p", "g"
+
+    # A plain number, not a foreign key: the triggers write these rows while Django deletes a dataset's
+    # images, and a key constraint would then make the dataset's own delete fail.
+    dataset_pk = models.BigIntegerField()
+    # "c": key is the class id (0: unlabelled) in `split`; "w" / "h": key is a width / height; "p" (hashed
+    # images): key is 1; "g": key is 0, and n grows by one whenever an image joins or leaves the hashed live set.
+    kind = models.CharField(max_length=1)
+    key = models.BigIntegerField()
+    split = models.CharField(max_length=10, default="")
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["dataset_pk", "kind", "key", "split"], name="image_tally_key")]
+
+    def __str__(self):
+        return f"dataset {self.dataset_pk} {self.kind} {self.key} {self.split}: {self.n}"
 
 
 class ImportStatus(models.TextChoices):

@@ -22,6 +22,7 @@ from webapp.datachecks.hashing import unpack_crops
 from webapp.datachecks.models import CheckKind, CheckStatus, DataCheck
 from webapp.datachecks.services.hashes import stored_grey
 from webapp.datasets.models import DatasetVersion, Image, Split, VersionEntry
+from webapp.datasets.services.tally import read_tally
 
 # bench/data_checks.py (photos, 5 seeds): the crop-aware pHash at 10 bits + confirm finds every planted copy at
 # precision 1.00 (at 12 bits: 1.00 / 0.81, look-alikes get through); the whole-image pHash alone at 12 bits, used
@@ -29,6 +30,12 @@ from webapp.datasets.models import DatasetVersion, Image, Split, VersionEntry
 DEFAULT_THRESHOLD = 10
 MAX_THRESHOLD = 20
 REPORT_CACHE_S = 3600
+# Above this many paired images a report reads every image instead (one IN list that long is not cheaper).
+MAX_PAIRED_LOOKUP = 5000
+# The most hash comparisons a page may make while it loads (searched images x hashed images): 5,000 images
+# against each other, 0.4 s on a 2-core CPU. The search is quadratic (100,000 images: about two minutes), so
+# beyond this a page shows what a check found and counts the rest as not compared yet; a check job compares all.
+PAGE_SEARCH_LIMIT = 25_000_000
 ASSIGNED = (Split.TRAIN.value, Split.VAL.value, Split.TEST.value)
 # (the split a copy makes look better, the split it was learnt from) -> the words for it.
 LEAKS = {
@@ -67,6 +74,7 @@ class Report:
     leaks: list[tuple[int, int]]  # near-duplicate pairs in two different assigned splits
     split_of: dict[int, str] = field(default_factory=dict, repr=False)
     pairs: dict[tuple[int, int], int] = field(default_factory=dict, repr=False)  # confirmed (id, id) -> bits
+    uncompared: int = 0  # hashed images a page left to a check job: too many to search while it loads
 
     def leak_counts(self) -> dict[str, int]:
         """Return, per kind of leak, how many images of the evaluated split have a near-copy in the other."""
@@ -87,6 +95,7 @@ class Report:
     def counts(self) -> dict:
         """Return the numbers a check row keeps and pages show."""
         return {"images": self.images, "hashed": self.images - self.unhashed, "unhashed": self.unhashed,
+                "uncompared": self.uncompared,
                 "groups": len(self.groups), "in_groups": sum(len(g) for g in self.groups),
                 "leaking_pairs": len(self.leaks), "leaks": self.leak_counts()}
 
@@ -106,11 +115,13 @@ def warnings(counts: dict) -> list[str]:
     return out
 
 
-def report_from_rows(rows, threshold: int, stored: dict | None = None) -> Report:
+def report_from_rows(rows, threshold: int, stored: dict | None = None, *,
+                     limit: int | None = None) -> Report:
     """Return the report of (image id, signed hash or None, crop hash bytes or None, split) rows.
 
     `stored`: a check's `results` whose confirmed pairs (up to `pairs_upto` bits, every image up to id
-    `last_image` compared) stand in for the search of those images.
+    `last_image` compared) stand in for the search of those images. `limit`: the most comparisons to make
+    (pages pass PAGE_SEARCH_LIMIT); the images a larger search would compare are counted as not compared yet.
     """
     rows = list(rows)
     usable = stored if stored and stored.get("pairs_upto", -1) >= threshold and "pairs" in stored else None
@@ -120,10 +131,10 @@ def report_from_rows(rows, threshold: int, stored: dict | None = None) -> Report
     # the crop hashes follow from the file as the whole hash does: whether an image has them is enough.
     shape = [(pk, h, crops is not None) for pk, h, crops, _ in rows]
     source = (stored or {}).get("check")
-    key = f"datachecks:pairs:{threshold}:{source}:{hashlib.sha256(repr(shape).encode()).hexdigest()}"
-    pairs = cache.get(key)
-    if pairs is None:
-        pairs = _pairs(rows, threshold, usable)
+    key = f"datachecks:pairs:{threshold}:{source}:{limit}:{hashlib.sha256(repr(shape).encode()).hexdigest()}"
+    found = cache.get(key)
+    if found is None:
+        pairs, uncompared = _pairs(rows, threshold, usable, limit=limit)
         if usable is None and stored and "pairs" in stored:
             # Above the bits a check kept, the hashes are searched again; its pairs (all within fewer bits) still
             # count, among them the pixel pairs of tiny images that only a check job finds.
@@ -131,8 +142,12 @@ def report_from_rows(rows, threshold: int, stored: dict | None = None) -> Report
             for a, b, bits in stored["pairs"]:
                 if a in live and b in live:
                     pairs.setdefault((a, b), bits)
-        cache.set(key, pairs, REPORT_CACHE_S)
-    return build(rows, threshold, pairs)
+        found = (pairs, uncompared)
+        cache.set(key, found, REPORT_CACHE_S)
+    pairs, uncompared = found
+    report = build(rows, threshold, pairs)
+    report.uncompared = uncompared
+    return report
 
 
 def search(rows, threshold: int, among: set[int] | None = None) -> dict[tuple[int, int], int]:
@@ -157,17 +172,23 @@ def _opener(ids: list[int], needed: set[int]):
     return lambda index: stored_grey(names.get(ids[index]))
 
 
-def _pairs(rows: list, threshold: int, stored: dict | None) -> dict[tuple[int, int], int]:
-    """Return the confirmed near pairs of rows within threshold: searched, or a check's plus the images added since."""
+def _pairs(rows: list, threshold: int, stored: dict | None, *,
+           limit: int | None = None) -> tuple[dict[tuple[int, int], int], int]:
+    """Return the confirmed near pairs of rows within threshold (searched, or a check's plus the images added
+    since) and how many images were left uncompared, their search being over `limit` comparisons."""
     hashed = [row for row in rows if row[1] is not None]
     if stored is None:
-        return search(hashed, threshold)
+        if limit is not None and len(hashed) ** 2 > limit:
+            return {}, len(hashed)
+        return search(hashed, threshold), 0
     live = {pk for pk, _, _, _ in hashed}
     pairs = {(a, b): bits for a, b, bits in stored["pairs"] if bits <= threshold and a in live and b in live}
     # Images added since the check: only their pairs are searched (new x all), however large the dataset.
     added = {pk for pk in live if pk > stored.get("last_image", 0)}
+    if limit is not None and len(added) * len(hashed) > limit:
+        return pairs, len(added)
     pairs.update(search(hashed, threshold, among=added))
-    return pairs
+    return pairs, 0
 
 
 def build(rows: list, threshold: int, pairs: dict[tuple[int, int], int]) -> Report:
@@ -204,7 +225,7 @@ def check_fields(rows: list, threshold: int, stored: dict | None = None,
     # Pairs are kept up to the default threshold at least, so the pages' default view reuses them too.
     upto = max(threshold, DEFAULT_THRESHOLD)
     usable = stored if stored and stored.get("pairs_upto", -1) >= upto and "pairs" in stored else None
-    pairs = _pairs(rows, upto, usable)
+    pairs, _ = _pairs(rows, upto, usable)  # a check job compares every image, however many
     hashed = {pk for pk, h, _, _ in rows if h is not None}  # a report counts hashed images only
     for (a, b), bits in (extra or {}).items():
         if a in hashed and b in hashed and bits <= upto:
@@ -246,14 +267,38 @@ def dataset_report(dataset, threshold: int = DEFAULT_THRESHOLD) -> Report:
     if found is None:
         # A check's pairs stay true after moves and deletions (a pair is about two files): only splits are re-read.
         stored = _latest_results(DataCheck.objects.filter(dataset=dataset, version__isnull=True))
-        found = report_from_rows(dataset_rows(dataset), threshold, stored)
+        tally = read_tally(dataset.pk)
+        # While the set of live, hashed images is the one the pairs were found among (the tally's generation),
+        # a relabel or a split move needs only the splits of the paired images, not a read of every image.
+        created = dataset.created_at.timestamp() if dataset.created_at else 0
+        pairs_key = (f"datachecks:live-pairs:{dataset.pk}:{created}:{seen}:{(stored or {}).get('check')}:"
+                     f"{threshold}:{tally.generation}:{tally.hashed}")
+        known = cache.get(pairs_key)
+        found = _report_of_pairs(dataset, threshold, *known, tally) if known is not None else None
+        if found is None:
+            found = report_from_rows(dataset_rows(dataset), threshold, stored, limit=PAGE_SEARCH_LIMIT)
+            cache.set(pairs_key, (found.pairs, found.uncompared), REPORT_CACHE_S)
         cache.set(key, found, REPORT_CACHE_S)
     return found
 
 
+def _report_of_pairs(dataset, threshold: int, pairs: dict[tuple[int, int], int], uncompared: int,
+                     tally) -> Report | None:
+    """Return the report of known pairs from the paired images' rows and the tally, or None if too many to ask for."""
+    ids = sorted({pk for pair in pairs for pk in pair})
+    if len(ids) > MAX_PAIRED_LOOKUP:
+        return None
+    rows = list(Image.objects.filter(pk__in=ids, dataset=dataset, deleted_at__isnull=True, phash__isnull=False)
+                .order_by("pk").values_list("pk", "phash", "phash_crops", "split"))
+    report = build(rows, threshold, pairs)
+    report.images, report.unhashed = tally.images, tally.images - tally.hashed
+    report.uncompared = uncompared
+    return report
+
+
 def version_report(version: DatasetVersion, threshold: int = DEFAULT_THRESHOLD) -> Report:
     """Return the near-duplicates of a frozen version's images, in the splits the version froze."""
-    return report_from_rows(version_rows(version), threshold, version_results(version))
+    return report_from_rows(version_rows(version), threshold, version_results(version), limit=PAGE_SEARCH_LIMIT)
 
 
 def version_results(version: DatasetVersion) -> dict | None:

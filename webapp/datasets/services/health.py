@@ -7,7 +7,8 @@ from collections import defaultdict
 from django.core.cache import cache
 from django.db.models import Count, Q, Sum
 
-from webapp.datasets.models import Dataset, DatasetClass, Image, Import, ImportItem, Split
+from webapp.datasets.models import Dataset, DatasetClass, Import, ImportItem, Split
+from webapp.datasets.services.tally import read_tally
 
 IMBALANCE_WARNING_RATIO = 10.0  # largest class / smallest class
 # Fewer images than this in a split and a class cannot be learned (train) or measured (val, test).
@@ -44,17 +45,13 @@ def count_matching(dataset: Dataset, *, label=None, split=None, status=None) -> 
 
 
 def _image_health(dataset: Dataset) -> dict:
-    # One grouped read of the index of live images (dataset, label, split, width, height): a few rows per
-    # class and split, never one per image, and no table row read.
+    # The tally the database keeps (services/tally.py): a few rows per class and split, one per distinct
+    # width and height, never one per image.
+    tally = read_tally(dataset.pk)
     per_class_split: dict[int | None, dict[str, int]] = defaultdict(lambda: {s: 0 for s in SPLITS})
-    widths: dict[int, int] = defaultdict(int)
-    heights: dict[int, int] = defaultdict(int)
-    shapes = (Image.objects.filter(dataset=dataset, deleted_at__isnull=True).order_by()
-              .values_list("label_id", "split", "width", "height").annotate(n=Count("*")))
-    for label_id, split, width, height, n in shapes:
+    for (label_id, split), n in tally.per_class_split.items():
         per_class_split[label_id][split] += n
-        widths[width] += n
-        heights[height] += n
+    widths, heights = tally.widths, tally.heights
     classes = []
     for cls in DatasetClass.objects.filter(dataset=dataset).order_by("position", "pk"):
         counts = per_class_split.get(cls.pk, {s: 0 for s in SPLITS})
