@@ -18,7 +18,8 @@ images at every size, so that page is compared with itself (the cell of a random
 uploads do, and the first 30 pairs of images are near-copies in two splits, which a stored near-duplicate check
 has found (as if it had run), so the dataset page's leakage panel has leaks to show. "Dataset page, first view
 after a change" moves the dataset's revision (as any relabel, split move or upload does) before each request,
-so the health numbers and the leakage report are computed again, not read from the cache.
+so the health numbers and the leakage report are computed again, not read from the cache; "first view after an
+upload" adds one hashed image first, which the leakage report must compare with every other.
 """
 
 import argparse
@@ -43,7 +44,7 @@ CONFUSED_TILES = 30  # images in that cell at every size: a page of the gallery 
 COPIES = 30  # near-duplicate pairs planted in every dataset (consecutive images: in two splits, so they leak)
 PAGES = ("dataset list", "browse", "browse, one class", "file-name search", "health (dataset page)",
          "image page", "evaluation results", "gallery, off-diagonal cell", "gallery, diagonal cell",
-         "dataset page, first view after a change")
+         "dataset page, first view after a change", "dataset page, first view after an upload")
 
 
 def start(database_url: str | None) -> Path:
@@ -113,6 +114,28 @@ def fill(n: int):
     dataset.touch()  # what every service that adds images does
     checked(dataset, user)
     return user, dataset, classes
+
+
+def uploaded(dataset) -> None:
+    """Add one hashed image as an upload does (the row, its file, the revision moved)."""
+    import hashlib
+
+    from django.conf import settings
+
+    from training.datacheck.phash import as_signed
+    from webapp.datasets.models import Image
+
+    i = dataset.images.count()
+    data = png(i)
+    sha = hashlib.sha256(data + b"uploaded" + str(dataset.pk).encode()).hexdigest()
+    name = f"datasets/{dataset.pk}/images/{sha[:2]}/{sha}.png"
+    path = Path(settings.MEDIA_ROOT) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    Image.objects.create(dataset=dataset, sha256=sha, width=8, height=8, format="PNG", size_bytes=len(data),
+                         split="train", file=name, thumbnail=name, original_name=f"uploaded_{i}.png",
+                         phash=as_signed(random.Random(i).getrandbits(64)))
+    dataset.touch()
 
 
 def checked(dataset, user) -> None:
@@ -249,8 +272,8 @@ def measure_pages(built: dict[int, dict], requests: int) -> dict[int, dict]:
                 assert response.status_code == 200, (url, response.status_code)
         page = clients[n].get(one["urls"]["health (dataset page)"]).content.decode()
         assert "near-copy in" in page, "the dataset page should warn of the planted copies"
-    first_view = PAGES[-1]
-    times = {n: {page: [] for page in [*one["urls"], first_view, "health numbers, uncached"]}
+    first_view, after_upload = PAGES[-2:]
+    times = {n: {page: [] for page in [*one["urls"], first_view, after_upload, "health numbers, uncached"]}
              for n, one in built.items()}
     for _ in range(requests):
         for n, one in built.items():
@@ -264,6 +287,11 @@ def measure_pages(built: dict[int, dict], requests: int) -> dict[int, dict]:
             started = time.perf_counter()
             clients[n].get(one["urls"]["health (dataset page)"])
             times[n][first_view].append((time.perf_counter() - started) * 1000)
+            # An upload adds an image the leakage report has not compared yet: it must read every hash once.
+            uploaded(one["dataset"])
+            started = time.perf_counter()
+            clients[n].get(one["urls"]["health (dataset page)"])
+            times[n][after_upload].append((time.perf_counter() - started) * 1000)
             # The health numbers alone, as that first view computes them.
             started = time.perf_counter()
             _image_health(one["dataset"])

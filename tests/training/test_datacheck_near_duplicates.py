@@ -70,3 +70,27 @@ def test_crop_aware_pairs_agree_with_whole_hash_pairs_when_crops_are_the_whole_h
     assert near_pairs_cropped(hashes, [[h] for h in hashes], threshold=1, chunk=1) == [(0, 1), (1, 2)]
     with pytest.raises(ValueError):
         near_pairs_cropped(hashes, [[h] for h in hashes[:3]], threshold=1)
+
+
+def test_a_few_images_against_all_find_the_same_pairs_as_the_full_search():
+    import random
+
+    from training.datacheck import groups
+    from training.datacheck.phash import as_signed
+
+    rng = random.Random(3)
+    hashes = [as_signed(rng.getrandbits(64)) for _ in range(300)]
+    crops = [[rng.getrandbits(64) for _ in range(9)] for _ in range(300)]
+    for i in range(0, 60, 2):  # near-copies: a few bits off the whole hash, or one crop equal to another's hash
+        hashes[i + 1] = hashes[i] ^ (1 << rng.randrange(63))
+        crops[i + 3][4] = hashes[i] & 0xFFFFFFFFFFFFFFFF ^ 0b111
+    added = [1, 5, 7, 40, 299]
+    full = groups.cropped_distances(hashes, crops, 10)
+    expected = {pair: bits for pair, bits in full.items() if set(pair) & set(added)}
+    assert len(expected) >= 6
+    assert groups.cropped_distances(hashes, crops, 10, among=added) == expected  # the XOR path (few)
+    groups_few, groups.FEW = groups.FEW, 0
+    try:
+        assert groups.cropped_distances(hashes, crops, 10, among=added) == expected  # the matrix path
+    finally:
+        groups.FEW = groups_few

@@ -76,6 +76,37 @@ def near_pairs_cropped(hashes: Sequence[int], crops: Sequence[Sequence[int]], th
     return sorted(cropped_distances(hashes, crops, threshold, chunk=chunk, among=among))
 
 
+# Up to this many images searched against all (new uploads against a dataset), XOR and popcount on 64-bit words
+# beat building every image's bit matrix for the BLAS product: 1 image against 100,000 in about a tenth of the time.
+FEW = 64
+
+
+def _words(values) -> np.ndarray:
+    """Return hashes (signed as stored, or unsigned; nested lists too) as unsigned 64-bit words."""
+    try:
+        return np.array(values, dtype=np.uint64)  # all unsigned already: no Python loop
+    except OverflowError:  # some stored signed
+        return np.vectorize(as_unsigned, otypes=[np.uint64])(np.array(values, dtype=object))
+
+
+def _few_against_all(hashes: Sequence[int], crops: Sequence[Sequence[int]], threshold: int,
+                     added: list[int]) -> dict[tuple[int, int], int]:
+    """Return cropped_distances' pairs of each of `added` against every image, by XOR and popcount."""
+    whole = _words(hashes)  # (n,)
+    every = np.concatenate([whole[:, None], _words(crops).reshape(len(hashes), -1)], axis=1)  # (n, m + 1)
+    found: dict[tuple[int, int], int] = {}
+    for i in added:
+        # Both directions, as the full search: i's whole hash against j's best, and j's whole against i's best.
+        mine = np.bitwise_count(every ^ whole[i]).min(axis=1)  # (n,)
+        theirs = np.bitwise_count(whole[:, None] ^ every[i][None, :]).min(axis=1)  # (n,)
+        dist = np.minimum(mine, theirs)
+        for j in np.nonzero(dist <= threshold)[0].tolist():
+            if j != i:
+                key = (i, j) if i < j else (j, i)
+                found[key] = min(found.get(key, 64), int(dist[j]))
+    return found
+
+
 def cropped_distances(hashes: Sequence[int], crops: Sequence[Sequence[int]], threshold: int, *,
                       chunk: int | None = None, among: Sequence[int] | None = None) -> dict[tuple[int, int], int]:
     """Return {(i, j): crop-aware distance in bits} for the pairs `near_pairs_cropped` finds."""
@@ -89,6 +120,8 @@ def cropped_distances(hashes: Sequence[int], crops: Sequence[Sequence[int]], thr
         raise ValueError("every image needs the same number of crop hashes")
     if n == 0:
         return {}
+    if among is not None and len(set(among)) <= FEW:
+        return _few_against_all(hashes, crops, threshold, sorted(set(among)))
     whole = _bits(hashes).astype(np.float32)  # (n, 64)
     ones = whole.sum(axis=1)  # (n,)
     # Every image's hashes, whole first, as (m + 1, n, 65) rows [2 bits, -|bits|]: then [a, 1] . row =

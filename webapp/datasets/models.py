@@ -162,7 +162,7 @@ class ImageTally(models.Model):
     # images, and a key constraint would then make the dataset's own delete fail.
     dataset_pk = models.BigIntegerField()
     # "c": key is the class id (0: unlabelled) in `split`; "w" / "h": key is a width / height; "p" (hashed
-    # images): key is 1; "g": key is 0, and n grows by one whenever an image joins or leaves the hashed live set.
+    # images): key is 1; "g": key is 0, and n grows by one whenever an image joins the hashed live set.
     kind = models.CharField(max_length=1)
     key = models.BigIntegerField()
     split = models.CharField(max_length=10, default="")

@@ -48,14 +48,18 @@ def test_a_split_move_or_relabel_rereads_only_the_paired_images(leaky):
     assert dataset_report(fresh(leaky)).counts()["leaks"]["val_in_train"] == 1
 
 
-def test_a_deleted_or_added_image_is_searched_again(leaky):
+def test_a_deleted_image_takes_its_pairs_along_and_an_added_one_is_searched(leaky):
     dataset_report(fresh(leaky))
     bulk.delete_images(leaky, [leaky.pics["a"].pk])  # the leak's original goes
-    gone = dataset_report(fresh(leaky))
+    with CaptureQueriesContext(connection) as queries:
+        gone = dataset_report(fresh(leaky))
     assert gone.counts()["leaks"]["test_in_train"] == 0 and gone.counts()["images"] == 6
     assert_same(gone, read_in_full(leaky))
+    assert all(" IN (" in read for read in image_reads(queries))
     add(leaky, copy_of(3), name="p3-copy.jpg", split="test")  # a new copy of a train photo
-    added = dataset_report(fresh(leaky))
+    with CaptureQueriesContext(connection) as queries:
+        added = dataset_report(fresh(leaky))
+    assert any(" IN (" not in read for read in image_reads(queries))  # every hash, to compare the new one with
     assert added.counts()["leaks"]["test_in_train"] == 1 and added.counts()["images"] == 7
     assert_same(added, read_in_full(leaky))
 

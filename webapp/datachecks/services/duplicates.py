@@ -16,7 +16,7 @@ from django.core.cache import cache
 
 from training.datacheck.confirm import confirmed
 from training.datacheck.groups import cropped_distances, group_pairs, leaking_pairs
-from training.datacheck.phash import CROP_STEPS
+from training.datacheck.phash import CROP_STEPS, as_unsigned
 from webapp.core.errors import FieldError
 from webapp.datachecks.hashing import unpack_crops
 from webapp.datachecks.models import CheckKind, CheckStatus, DataCheck
@@ -157,7 +157,7 @@ def search(rows, threshold: int, among: set[int] | None = None) -> dict[tuple[in
         return {}
     ids = [pk for pk, _, _ in hashed]
     # An image hashed before crop hashes were stored stands for itself only, until a check fills them in.
-    crops = [unpack_crops(c) if c is not None else [h] * _CROPS for _, h, c in hashed]
+    crops = [unpack_crops(c) if c is not None else [as_unsigned(h)] * _CROPS for _, h, c in hashed]
     if any(len(c) != _CROPS for c in crops):
         crops = [c if len(c) == _CROPS else [c[0]] * _CROPS for c in crops]  # never expected: stay comparable
     wanted = None if among is None else [i for i, pk in enumerate(ids) if pk in among]
@@ -204,9 +204,12 @@ def build(rows: list, threshold: int, pairs: dict[tuple[int, int], int]) -> Repo
     # Only images in train, val or test leak: an unassigned image is in no version.
     crossing = leaking_pairs([(a, b) for a, b in near if a in assigned and b in assigned], assigned)
     groups = [[ids[i] for i in group] for group in group_pairs(len(hashed), near)]
+    # Splits of the paired images only: nothing else reads them, and a report of 100,000 images is cached
+    # and read back on every view (every image's split made each cached view of the dataset page 2x slower).
+    paired = {i for pair in near for i in pair}
     return Report(threshold=threshold, images=len(rows), unhashed=len(rows) - len(hashed), groups=groups,
                   leaks=[(ids[a], ids[b]) for a, b in crossing],
-                  split_of={ids[i]: s for i, s in split_of.items()}, pairs=within)
+                  split_of={ids[i]: split_of[i] for i in paired}, pairs=within)
 
 
 def stored_pairs(pairs: dict[tuple[int, int], int], upto: int, rows: list) -> dict:
@@ -268,25 +271,30 @@ def dataset_report(dataset, threshold: int = DEFAULT_THRESHOLD) -> Report:
         # A check's pairs stay true after moves and deletions (a pair is about two files): only splits are re-read.
         stored = _latest_results(DataCheck.objects.filter(dataset=dataset, version__isnull=True))
         tally = read_tally(dataset.pk)
-        # While the set of live, hashed images is the one the pairs were found among (the tally's generation),
-        # a relabel or a split move needs only the splits of the paired images, not a read of every image.
+        # While no image has joined the live, hashed set since the pairs were found (the tally's generation),
+        # the pairs of the images still there are the pairs: a relabel, a split move or a delete needs only the
+        # paired images' rows, not a read of every image.
         created = dataset.created_at.timestamp() if dataset.created_at else 0
         pairs_key = (f"datachecks:live-pairs:{dataset.pk}:{created}:{seen}:{(stored or {}).get('check')}:"
-                     f"{threshold}:{tally.generation}:{tally.hashed}")
+                     f"{threshold}:{tally.generation}")
         known = cache.get(pairs_key)
         found = _report_of_pairs(dataset, threshold, *known, tally) if known is not None else None
         if found is None:
             found = report_from_rows(dataset_rows(dataset), threshold, stored, limit=PAGE_SEARCH_LIMIT)
-            cache.set(pairs_key, (found.pairs, found.uncompared), REPORT_CACHE_S)
+            cache.set(pairs_key, (found.pairs, found.uncompared, tally.hashed), REPORT_CACHE_S)
         cache.set(key, found, REPORT_CACHE_S)
     return found
 
 
-def _report_of_pairs(dataset, threshold: int, pairs: dict[tuple[int, int], int], uncompared: int,
+def _report_of_pairs(dataset, threshold: int, pairs: dict[tuple[int, int], int], uncompared: int, hashed: int,
                      tally) -> Report | None:
-    """Return the report of known pairs from the paired images' rows and the tally, or None if too many to ask for."""
+    """Return the report of known pairs from the paired images' rows and the tally, or None to read every image.
+
+    Pairs of images deleted since drop out (their rows are not read back); the count of images left
+    uncompared is only known for the set it was counted in, so any change to that set means a full read.
+    """
     ids = sorted({pk for pair in pairs for pk in pair})
-    if len(ids) > MAX_PAIRED_LOOKUP:
+    if len(ids) > MAX_PAIRED_LOOKUP or (uncompared and hashed != tally.hashed):
         return None
     rows = list(Image.objects.filter(pk__in=ids, dataset=dataset, deleted_at__isnull=True, phash__isnull=False)
                 .order_by("pk").values_list("pk", "phash", "phash_crops", "split"))

@@ -1,8 +1,8 @@
 """The image tally: live images counted per (class, split), width and height, and hashed, kept by triggers.
 
-Also a generation ("g") that grows by one whenever an image joins or leaves the set the near-duplicate
-search compares (live and hashed), so a leakage report can tell that its pairs still hold without reading
-every image. A later migration that rebuilds datasets_image or datasets_dataset on SQLite (Django remakes
+Also a generation ("g") that grows by one whenever an image joins the set the near-duplicate search
+compares (live and hashed), so a leakage report can tell that no image needs comparing since it found its
+pairs (images that left only take their pairs with them) without reading every image. A later migration that rebuilds datasets_image or datasets_dataset on SQLite (Django remakes
 the table for some column changes) drops these triggers and must create them again: the tally tests fail
 if it does not.
 
@@ -44,23 +44,23 @@ def _member(row: str) -> str:
     return f"({row}.deleted_at IS NULL AND {row}.phash IS NOT NULL)"
 
 
-def _sqlite_flip(row: str, when: str) -> str:
-    # "g" only ever goes up: one per image that joins or leaves the compared set, so an unchanged "g" means an
-    # unchanged set (images are never undeleted, and a hash, once set, stays).
+def _sqlite_join(row: str, when: str) -> str:
+    # "g" only ever goes up, one per image that joins the compared set (a new upload, a hash filled in, or an
+    # undelete, should there ever be one), so an unchanged "g" means the set only lost images since.
     return (f"INSERT INTO {TABLE} ({COLUMNS}) SELECT {row}.dataset_id, 'g', 0, '', 1 WHERE {when} "
             f"ON CONFLICT (dataset_pk, kind, key, split) DO UPDATE SET n = n + excluded.n;")
 
 
 _CHANGED = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in COUNTED)
-_FLIPPED = f"{_member('OLD')} IS NOT {_member('NEW')}"
+_JOINED = f"{_member('NEW')} AND NOT {_member('OLD')}"
 SQLITE_TRIGGERS = [
     f"CREATE TRIGGER image_tally_insert AFTER INSERT ON datasets_image "
-    f"BEGIN {_sqlite_add('NEW', 1)} {_sqlite_flip('NEW', _member('NEW'))} END",
+    f"BEGIN {_sqlite_add('NEW', 1)} {_sqlite_join('NEW', _member('NEW'))} END",
     f"CREATE TRIGGER image_tally_delete AFTER DELETE ON datasets_image "
-    f"BEGIN {_sqlite_add('OLD', -1)} {_sqlite_flip('OLD', _member('OLD'))} END",
+    f"BEGIN {_sqlite_add('OLD', -1)} END",
     f"CREATE TRIGGER image_tally_update AFTER UPDATE OF {', '.join(COUNTED)} ON datasets_image "
     f"WHEN {_CHANGED} BEGIN {_sqlite_add('OLD', -1)} {_sqlite_add('NEW', 1)} "
-    f"{_sqlite_flip('NEW', _FLIPPED)} END",
+    f"{_sqlite_join('NEW', _JOINED)} END",
     f"CREATE TRIGGER image_tally_dataset_insert AFTER INSERT ON datasets_dataset "
     f"BEGIN DELETE FROM {TABLE} WHERE dataset_pk = NEW.id; END",
     f"CREATE TRIGGER image_tally_dataset_delete AFTER DELETE ON datasets_dataset "
@@ -78,10 +78,13 @@ def _pg_changes(*tables: tuple[str, int]) -> str:
         for table, sign in tables)
 
 
-def _pg_function(name: str, flips: str, *tables: tuple[str, int]) -> str:
+def _pg_function(name: str, joins: str | None, *tables: tuple[str, int]) -> str:
     # One delta row per key the statement changed; keys whose +1s and -1s cancel (an update of other
-    # columns, a relabel back and forth) write nothing. `flips`: the images that joined or left the set the
-    # near-duplicate search compares, one "g" each (see _sqlite_flip).
+    # columns, a relabel back and forth) write nothing. `joins`: the images that joined the set the
+    # near-duplicate search compares, one "g" each (see _sqlite_join).
+    generation = "" if joins is None else f"""
+    INSERT INTO {TABLE} ({COLUMNS})
+    SELECT dataset_id, 'g', 0, '', COUNT(*) FROM ({joins}) AS j GROUP BY dataset_id;"""
     return f"""
 CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -93,9 +96,7 @@ BEGIN
                                ('p', 1::bigint, '')) AS k(kind, key, split)
     WHERE k.kind <> 'p' OR c.phash IS NOT NULL
     GROUP BY c.dataset_id, k.kind, k.key, k.split
-    HAVING SUM(c.sign) <> 0;
-    INSERT INTO {TABLE} ({COLUMNS})
-    SELECT dataset_id, 'g', 0, '', COUNT(*) FROM ({flips}) AS f GROUP BY dataset_id;
+    HAVING SUM(c.sign) <> 0;{generation}
     RETURN NULL;
 END $$"""
 
@@ -113,10 +114,9 @@ END $$"""
 PG_TRIGGERS = [
     _pg_function("image_tally_inserted", f"SELECT dataset_id FROM new_rows WHERE {_member('new_rows')}",
                  ("new_rows", 1)),
-    _pg_function("image_tally_deleted", f"SELECT dataset_id FROM old_rows WHERE {_member('old_rows')}",
-                 ("old_rows", -1)),
+    _pg_function("image_tally_deleted", None, ("old_rows", -1)),
     _pg_function("image_tally_updated", f"SELECT n.dataset_id FROM old_rows AS o JOIN new_rows AS n ON o.id = n.id "
-                                        f"WHERE {_member('o')} <> {_member('n')}", ("old_rows", -1), ("new_rows", 1)),
+                                        f"WHERE {_member('n')} AND NOT {_member('o')}", ("old_rows", -1), ("new_rows", 1)),
     PG_FORGET,
     "CREATE TRIGGER image_tally_insert AFTER INSERT ON datasets_image REFERENCING NEW TABLE AS new_rows "
     "FOR EACH STATEMENT EXECUTE FUNCTION image_tally_inserted()",

@@ -27,7 +27,7 @@ class Tally(NamedTuple):
     widths: dict[int, int]
     heights: dict[int, int]
     hashed: int = 0  # images with a pHash (computed on upload, or by a data check for older ones)
-    # Grows whenever an image joins or leaves the hashed live set: unchanged, so is the set.
+    # Grows whenever an image joins the hashed live set: unchanged, the set has at most lost images since.
     generation: int = 0
 
     @property
