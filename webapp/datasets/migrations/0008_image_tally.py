@@ -1,10 +1,10 @@
 """The image tally: live images counted per (class, split), width and height, and hashed, kept by triggers.
 
 Also a generation ("g") that grows by one whenever an image joins the set the near-duplicate search
-compares (live and hashed), so a leakage report can tell that no image needs comparing since it found its
-pairs (images that left only take their pairs with them) without reading every image. A later migration that rebuilds datasets_image or datasets_dataset on SQLite (Django remakes
-the table for some column changes) drops these triggers and must create them again: the tally tests fail
-if it does not.
+compares (live and hashed), so a leakage report can tell, without reading every image, that nothing needs
+comparing since it found its pairs (images that left only take their pairs with them). A later migration
+that rebuilds datasets_image or datasets_dataset on SQLite (Django remakes the table for some column
+changes) drops these triggers and must create them again: the tally tests fail if it does not.
 
 SQLite (the embedded default, one writer at a time): row triggers add +1 / -1 to the key's single row
 (an upsert on a unique index). PostgreSQL: statement triggers with transition tables insert one signed
