@@ -77,64 +77,57 @@ def png(i: int) -> bytes:
     return buffer.getvalue()
 
 
-def fill(n: int):
-    """Return (user, dataset, classes) with `n` images and their files, made directly."""
+def image_row(dataset, i: int, *, salt: bytes = b"", **fields):
+    """Write image `i`'s 8×8 PNG into media and return its unsaved Image row (named by hash, as uploads are)."""
     import hashlib
 
     from django.conf import settings
+
+    from webapp.datasets.models import Image
+
+    data = png(i)
+    sha = hashlib.sha256(data + salt + str(dataset.pk).encode()).hexdigest()
+    name = f"datasets/{dataset.pk}/images/{sha[:2]}/{sha}.png"
+    path = Path(settings.MEDIA_ROOT) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return Image(dataset=dataset, sha256=sha, width=8, height=8, format="PNG", size_bytes=len(data), file=name,
+                 thumbnail=name, **fields)
+
+
+def fill(n: int):
+    """Return (user, dataset, classes) with `n` images and their files, made directly."""
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
+    from training.datacheck.phash import as_signed
     from webapp.datasets.models import Dataset, Image
     from webapp.datasets.services.classes import create_class
 
     user = get_user_model().objects.create_user(f"bench{n}", password="not-used-for-login-42")
     dataset = Dataset.objects.create(owner=user, name=f"Scale {n}")
     classes = [create_class(dataset, f"class {i}") for i in range(10)]
-    media = Path(settings.MEDIA_ROOT)
-    from training.datacheck.phash import as_signed
-
     now = timezone.now()
     rows, hashes, rng = [], [], random.Random(n)
     for i in range(n):
-        data = png(i)
-        sha = hashlib.sha256(data + str(dataset.pk).encode()).hexdigest()
-        name = f"datasets/{dataset.pk}/images/{sha[:2]}/{sha}.png"
-        path = media / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
         # Uploads are hashed as they are stored: a random pHash each, but the first COPIES images come twice.
         phash = hashes[i - 1] if i % 2 and i < 2 * COPIES else as_signed(rng.getrandbits(64))
         hashes.append(phash)
-        rows.append(Image(dataset=dataset, sha256=sha, width=8, height=8, format="PNG", size_bytes=len(data),
-                          label=classes[i % 10] if i % 17 else None, split=SPLITS[i % 4], file=name, thumbnail=name,
-                          original_name=f"img_{i:06d}_{WORDS[(i // 10) % 10]}.png", phash=phash,
-                          created_at=now - timezone.timedelta(seconds=n - i)))
+        rows.append(image_row(dataset, i, label=classes[i % 10] if i % 17 else None, split=SPLITS[i % 4],
+                              original_name=f"img_{i:06d}_{WORDS[(i // 10) % 10]}.png", phash=phash,
+                              created_at=now - timezone.timedelta(seconds=n - i)))
     Image.objects.bulk_create(rows, batch_size=2000)
     dataset.touch()  # what every service that adds images does
     checked(dataset, user)
     return user, dataset, classes
 
 
-def uploaded(dataset) -> None:
-    """Add one hashed image as an upload does (the row, its file, the revision moved)."""
-    import hashlib
-
-    from django.conf import settings
-
+def uploaded(dataset, i: int) -> None:
+    """Add hashed image `i` as an upload does (the row, its file, the revision moved)."""
     from training.datacheck.phash import as_signed
-    from webapp.datasets.models import Image
 
-    i = dataset.images.count()
-    data = png(i)
-    sha = hashlib.sha256(data + b"uploaded" + str(dataset.pk).encode()).hexdigest()
-    name = f"datasets/{dataset.pk}/images/{sha[:2]}/{sha}.png"
-    path = Path(settings.MEDIA_ROOT) / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    Image.objects.create(dataset=dataset, sha256=sha, width=8, height=8, format="PNG", size_bytes=len(data),
-                         split="train", file=name, thumbnail=name, original_name=f"uploaded_{i}.png",
-                         phash=as_signed(random.Random(i).getrandbits(64)))
+    image_row(dataset, i, salt=b"uploaded", split="train", original_name=f"uploaded_{i}.png",
+              phash=as_signed(random.Random(i).getrandbits(64))).save()
     dataset.touch()
 
 
@@ -275,7 +268,7 @@ def measure_pages(built: dict[int, dict], requests: int) -> dict[int, dict]:
     first_view, after_upload = PAGES[-2:]
     times = {n: {page: [] for page in [*one["urls"], first_view, after_upload, "health numbers, uncached"]}
              for n, one in built.items()}
-    for _ in range(requests):
+    for round_ in range(requests):
         for n, one in built.items():
             for page, url in one["urls"].items():
                 started = time.perf_counter()
@@ -288,7 +281,7 @@ def measure_pages(built: dict[int, dict], requests: int) -> dict[int, dict]:
             clients[n].get(one["urls"]["health (dataset page)"])
             times[n][first_view].append((time.perf_counter() - started) * 1000)
             # An upload adds an image the leakage report has not compared yet: it must read every hash once.
-            uploaded(one["dataset"])
+            uploaded(one["dataset"], n + round_)
             started = time.perf_counter()
             clients[n].get(one["urls"]["health (dataset page)"])
             times[n][after_upload].append((time.perf_counter() - started) * 1000)

@@ -157,6 +157,7 @@ def search(rows, threshold: int, among: set[int] | None = None) -> dict[tuple[in
         return {}
     ids = [pk for pk, _, _ in hashed]
     # An image hashed before crop hashes were stored stands for itself only, until a check fills them in.
+    # Unsigned, as unpacked crops are, so the few-against-all search takes them as 64-bit words in one step.
     crops = [unpack_crops(c) if c is not None else [as_unsigned(h)] * _CROPS for _, h, c in hashed]
     if any(len(c) != _CROPS for c in crops):
         crops = [c if len(c) == _CROPS else [c[0]] * _CROPS for c in crops]  # never expected: stay comparable
