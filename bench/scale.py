@@ -7,7 +7,7 @@ and a version freeze and a training cache build cost the same per image within �
     .venv/bin/python bench/scale.py [--sizes 1000,10000,100000] [--requests 15]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/lux_scale .venv/bin/python bench/scale.py  # an EMPTY database
 
-Rows and files are made directly (bulk inserts and 8×8 PNGs written to media), not through the import task,
+Rows and files are made directly (bulk inserts and 20×20 PNGs written to media), not through the import task,
 so 1,000 + 10,000 images take about a minute and 100,000 more take a few minutes more on a 2-core CPU.
 Each size is its own owner and dataset, built in the same database after the smaller ones (the image table
 then holds every size's rows, as a real installation's would). Every dataset has 10 classes, images in all
@@ -19,7 +19,9 @@ uploads do, and the first 30 pairs of images are near-copies in two splits, whic
 has found (as if it had run), so the dataset page's leakage panel has leaks to show. "Dataset page, first view
 after a change" moves the dataset's revision (as any relabel, split move or upload does) before each request,
 so the health numbers and the leakage report are computed again, not read from the cache; "first view after an
-upload" adds one hashed image first, which the leakage report must compare with every other.
+upload" adds one hashed image first, as an upload does: up to 5,000 hashed images the page compares it with every
+other while it loads; above that it is left to the automatic check the upload queues (the page says so), whose
+time, as a worker runs it after all the uploads, is the last row.
 """
 
 import argparse
@@ -41,6 +43,10 @@ WORDS = ("cat", "dog", "owl", "fox", "elk", "bee", "ant", "yak", "emu", "gnu")
 SPLITS = ("train", "val", "test", "unassigned")
 CONFUSED = (5, 4)  # (true, predicted) of the off-diagonal gallery cell
 CONFUSED_TILES = 30  # images in that cell at every size: a page of the gallery holds up to 60
+# Small files, quick to make, yet above the 16 px up to which a check also compares every image's pixels
+# (training.datacheck.tiny: each image's re-encodes, about 3 ms an image; at 8×8 the automatic check after an
+# upload took 2.5 s at 1,000 images, 34.5 s at 10,000 and 310 s at 100,000).
+SIDE = 20
 COPIES = 30  # near-duplicate pairs planted in every dataset (consecutive images: in two splits, so they leak)
 PAGES = ("dataset list", "browse", "browse, one class", "file-name search", "health (dataset page)",
          "image page", "evaluation results", "gallery, off-diagonal cell", "gallery, diagonal cell",
@@ -69,20 +75,26 @@ def start(database_url: str | None) -> Path:
 
 
 def png(i: int) -> bytes:
-    """Return a distinct 8×8 PNG for image `i`."""
+    """Return a distinct SIDE×SIDE PNG of random pixels for image `i` (no two alike, as a check compares them)."""
     from PIL import Image as PILImage
 
     buffer = io.BytesIO()
-    PILImage.new("RGB", (8, 8), (i % 251, (i // 251) % 251, (i // 63001) % 251)).save(buffer, "PNG")
+    PILImage.frombytes("RGB", (SIDE, SIDE), random.Random(i).randbytes(SIDE * SIDE * 3)).save(buffer, "PNG")
     return buffer.getvalue()
 
 
-def image_row(dataset, i: int, *, salt: bytes = b"", **fields):
-    """Write image `i`'s 8×8 PNG into media and return its unsaved Image row (named by hash, as uploads are)."""
+def image_row(dataset, i: int, *, salt: bytes = b"", phash: int, **fields):
+    """Write image `i`'s PNG into media and return its unsaved Image row (named by hash, as uploads are).
+
+    `phash` stands in for the image's hashes (the crop hashes too: uploads store both), so that planted pairs
+    are near-copies by hash however the pixels differ.
+    """
     import hashlib
 
     from django.conf import settings
 
+    from training.datacheck.phash import CROP_STEPS, as_unsigned
+    from webapp.datachecks.hashing import pack_crops
     from webapp.datasets.models import Image
 
     data = png(i)
@@ -91,8 +103,9 @@ def image_row(dataset, i: int, *, salt: bytes = b"", **fields):
     path = Path(settings.MEDIA_ROOT) / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-    return Image(dataset=dataset, sha256=sha, width=8, height=8, format="PNG", size_bytes=len(data), file=name,
-                 thumbnail=name, **fields)
+    return Image(dataset=dataset, sha256=sha, width=SIDE, height=SIDE, format="PNG", size_bytes=len(data), file=name,
+                 thumbnail=name, phash=phash, phash_crops=pack_crops([as_unsigned(phash)] * CROP_STEPS ** 2),
+                 **fields)
 
 
 def fill(n: int):
@@ -123,12 +136,15 @@ def fill(n: int):
 
 
 def uploaded(dataset, i: int) -> None:
-    """Add hashed image `i` as an upload does (the row, its file, the revision moved)."""
+    """Add hashed image `i` as an upload does (the row, its file, the revision moved, the new image's comparison
+    with the others started: in a large dataset a queued check, which no worker runs here)."""
     from training.datacheck.phash import as_signed
+    from webapp.datachecks.services.checks import compare_added_on_commit
 
     image_row(dataset, i, salt=b"uploaded", split="train", original_name=f"uploaded_{i}.png",
               phash=as_signed(random.Random(i).getrandbits(64))).save()
     dataset.touch()
+    compare_added_on_commit(dataset)
 
 
 def checked(dataset, user) -> None:
@@ -136,12 +152,14 @@ def checked(dataset, user) -> None:
     from django.utils import timezone
 
     from webapp.datachecks.models import CheckStatus, DataCheck
+    from webapp.datasets.services.tally import read_tally
 
     ids = list(dataset.images.order_by("pk").values_list("pk", flat=True))
     pairs = [[ids[i], ids[i + 1], 0] for i in range(0, 2 * COPIES, 2)]
     DataCheck.objects.create(dataset=dataset, created_by=user, status=CheckStatus.SUCCEEDED, threshold=10,
                              finished_at=timezone.now(), results={"pairs": pairs, "pairs_upto": 10,
-                                                                  "last_image": ids[-1]})
+                                                                  "last_image": ids[-1],
+                                                                  "generation": read_tally(dataset.pk).generation})
 
 
 def evaluation_of(version, user):
@@ -292,6 +310,21 @@ def measure_pages(built: dict[int, dict], requests: int) -> dict[int, dict]:
     return {n: {page: statistics.median(t) for page, t in pages.items()} for n, pages in times.items()}
 
 
+def automatic_check_ms(dataset) -> float:
+    """Return the milliseconds the check that compares the uploaded images with the others takes (a worker's job)."""
+    from webapp.datachecks.models import CheckStatus
+    from webapp.datachecks.services.checks import start_check
+    from webapp.datachecks.worker import run_check
+
+    check = start_check(dataset, None, threshold=10, automatic=True)  # the one an upload queued, at 10,000+
+    started = time.perf_counter()
+    assert run_check(check.pk, worker="bench", token=check.task_id) == CheckStatus.SUCCEEDED
+    elapsed = (time.perf_counter() - started) * 1000
+    check.refresh_from_db()
+    assert check.counts["groups"] >= COPIES, check.counts  # the planted copies are kept
+    return elapsed
+
+
 def table(sizes: list[int], results: dict[int, dict]) -> str:
     """Return a Markdown table: each row's figure per size, then its ratio to the smallest size."""
     base = sizes[0]
@@ -329,6 +362,8 @@ def main() -> None:
             with connection.cursor() as cursor:
                 cursor.execute("VACUUM ANALYZE")
         pages = measure_pages(built, args.requests)
+        for n in sizes:
+            built[n]["figures"]["(automatic check after the uploads)"] = automatic_check_ms(built[n]["dataset"])
     finally:
         if not args.keep:
             shutil.rmtree(data_dir, ignore_errors=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pytest
 from PIL import Image
 from sklearn.datasets import load_digits
 
@@ -44,3 +45,15 @@ def test_the_hash_search_alone_misses_a_downsized_digit():
     images = [three, small]
     assert near_pairs_cropped([phash(i) for i in images], [crop_hashes(i) for i in images], threshold=10) == []
     assert set(tiny_distances(images)) == {(0, 1)}
+
+
+def test_new_images_against_all_find_exactly_the_pairs_with_a_new_image():
+    three, seven = digit(3), digit(7)
+    images = [three, seven, digit(13), three.resize((11, 11), Image.Resampling.BILINEAR), jpeg(seven, 60),
+              seven.crop((1, 1, 8, 8)), digit(23)]
+    every = tiny_distances(images)
+    assert {(0, 3), (1, 4), (1, 5)} <= set(every)
+    for among in ({3}, {4}, {0, 5}, {6}, set()):
+        # The same pairs at the same distances, to float32 rounding (|a|² + |b|² - 2ab, in other shapes).
+        assert tiny_distances(images, among=among) == pytest.approx(
+            {pair: rmse for pair, rmse in every.items() if among & set(pair)}, abs=0.01), among

@@ -76,11 +76,13 @@ def _resizer(src: tuple[int, int], dst: tuple[int, int]) -> np.ndarray:
     return out
 
 
-def tiny_distances(images: Sequence[Image.Image], max_rmse: float = MAX_RMSE) -> dict[tuple[int, int], float]:
+def tiny_distances(images: Sequence[Image.Image], max_rmse: float = MAX_RMSE,
+                   among: set[int] | None = None) -> dict[tuple[int, int], float]:
     """Return {(i, j): RMSE in grey levels} for pairs (i < j) of tiny images at most `max_rmse` apart.
 
     The distance of a pair is the smallest, both ways, between one image's variants resized to the other's size
     and the other's pixels. Images are grouped by size so each (size, size) comparison is a few products.
+    `among`: only pairs with at least one of these indices (a few new images against all: linear, not quadratic).
     """
     tiny = [i for i, im in enumerate(images) if is_tiny(im)]
     by_size: dict[tuple[int, int], list[int]] = {}
@@ -93,29 +95,41 @@ def tiny_distances(images: Sequence[Image.Image], max_rmse: float = MAX_RMSE) ->
         each = [_variants(images[i]) for i in group]
         stacks[size] = [(each[0][k].size, np.stack([np.asarray(v[k], dtype=np.float32).ravel() for v in each]))
                         for k in range(len(each[0]))]
+    every = {size: np.arange(len(group)) for size, group in by_size.items()}
+    if among is None:
+        passes = [(every, every)]
+    else:  # a pair's two directions: the chosen image's variants against the other, and the other's against it
+        chosen = {size: np.array([k for k, i in enumerate(group) if i in among], dtype=np.int64)
+                  for size, group in by_size.items()}
+        passes = [(chosen, every), (every, chosen)]
     found: dict[tuple[int, int], float] = {}
-    for size_b, group_b in by_size.items():
-        targets = stacks[size_b][0][1]  # (nb, p): the images themselves
-        target_sq = (targets ** 2).sum(axis=1)
-        pixels = targets.shape[1]
-        for size_a, group_a in by_size.items():
-            step = max(1, (1 << 21) // len(group_b))  # 8 MiB of distances a step
-            for start in range(0, len(group_a), step):
-                best = None
-                for size_k, rows in stacks[size_a]:
-                    mine = rows[start:start + step]
-                    if size_k != size_b:
-                        mine = mine @ _resizer(size_k, size_b)  # (na, p)
-                    # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b; the best of each image's variants.
-                    sq = (mine ** 2).sum(axis=1)[:, None] + target_sq[None, :] - 2 * (mine @ targets.T)
-                    best = sq if best is None else np.minimum(best, sq)
-                best = np.sqrt(np.maximum(best, 0) / pixels)
-                rows_, cols = np.nonzero(best <= max_rmse)
-                for r, c in zip(rows_.tolist(), cols.tolist(), strict=True):
-                    i, j = group_a[start + r], group_b[c]
-                    if i != j:
-                        key = (i, j) if i < j else (j, i)
-                        found[key] = min(found.get(key, np.inf), float(best[r, c]))
+    for rows_of, targets_of in passes:
+        for size_b, group_b in by_size.items():
+            at_b = targets_of[size_b]
+            if not len(at_b):
+                continue
+            targets = stacks[size_b][0][1][at_b]  # (nb, p): the images themselves
+            target_sq = (targets ** 2).sum(axis=1)
+            pixels = targets.shape[1]
+            for size_a, group_a in by_size.items():
+                at_a = rows_of[size_a]
+                step = max(1, (1 << 21) // len(at_b))  # 8 MiB of distances a step
+                for start in range(0, len(at_a), step):
+                    best = None
+                    for size_k, rows in stacks[size_a]:
+                        mine = rows[at_a[start:start + step]]
+                        if size_k != size_b:
+                            mine = mine @ _resizer(size_k, size_b)  # (na, p)
+                        # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b; the best of each image's variants.
+                        sq = (mine ** 2).sum(axis=1)[:, None] + target_sq[None, :] - 2 * (mine @ targets.T)
+                        best = sq if best is None else np.minimum(best, sq)
+                    best = np.sqrt(np.maximum(best, 0) / pixels)
+                    rows_, cols = np.nonzero(best <= max_rmse)
+                    for r, c in zip(rows_.tolist(), cols.tolist(), strict=True):
+                        i, j = group_a[at_a[start + r]], group_b[at_b[c]]
+                        if i != j:
+                            key = (i, j) if i < j else (j, i)
+                            found[key] = min(found.get(key, np.inf), float(best[r, c]))
     return found
 
 

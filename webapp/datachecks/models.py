@@ -39,6 +39,9 @@ class DataCheck(models.Model):
     results = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
+    # Started by Lux when images were added to a large dataset: it compares the new images with the others and
+    # keeps the earlier check's pairs (services/checks.compare_added), where a check someone starts compares all.
+    automatic = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     # The job columns webapp.core.reaping expects, with progress for the page.
     status = models.CharField(max_length=10, choices=CheckStatus.choices, default=CheckStatus.QUEUED)

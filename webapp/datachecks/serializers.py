@@ -26,8 +26,8 @@ class DataCheckSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = DataCheck
-        fields = ["id", "dataset", "version", "kind", "status", "threshold", "revision", "done", "total", "counts",
-                  "warnings", "results", "error", "created_at", "started_at", "finished_at"]
+        fields = ["id", "dataset", "version", "kind", "automatic", "status", "threshold", "revision", "done", "total",
+                  "counts", "warnings", "results", "error", "created_at", "started_at", "finished_at"]
         read_only_fields = fields
 
     def get_version(self, check) -> int | None:
@@ -66,7 +66,8 @@ class GroupSerializer(serializers.Serializer):
 class ReportSerializer(serializers.Serializer):
     threshold = serializers.IntegerField()
     counts = serializers.DictField(help_text="images, hashed, unhashed, uncompared (hashed images too many to "
-                                             "compare during the request: a check job compares them), groups, "
+                                             "compare during the request: a check job compares them), comparing "
+                                             "(true: a check that will compare them is queued or running), groups, "
                                              "in_groups, leaking_pairs, and leaks per kind (test_in_train, "
                                              "val_in_train, test_in_val).")
     warnings = serializers.ListField(child=serializers.CharField())

@@ -10,8 +10,10 @@ from django.utils import timezone
 from webapp.core.reaping import Heartbeat
 from webapp.datachecks.models import CheckKind, CheckStatus, DataCheck
 from webapp.datachecks.services import duplicates, hashes, tiny
+from webapp.datachecks.services.checks import compare_added_on_commit
 from webapp.datachecks.services.reaper import CHECKS
 from webapp.datasets.models import Dataset, Image
+from webapp.datasets.services.tally import read_tally
 
 log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_S = 1.0  # the page polls about once a second
@@ -66,8 +68,12 @@ def run_check(pk: int, *, worker: str = "", token: str | None = None) -> str:
         CHECKS.leased(pk, attempt).update(status=CheckStatus.FAILED, finished_at=timezone.now(),
                                           error=f"The check stopped: {str(exc)[:300] or type(exc).__name__}.")
         return CheckStatus.FAILED
-    CHECKS.leased(pk, attempt).update(status=CheckStatus.SUCCEEDED, finished_at=timezone.now(), error="",
-                                      **progress.fields(), **fields)
+    if not CHECKS.leased(pk, attempt).update(status=CheckStatus.SUCCEEDED, finished_at=timezone.now(), error="",
+                                             **progress.fields(), **fields):
+        return "lost"
+    if check.kind == CheckKind.DUPLICATES and not check.version_id:
+        # Images added while it ran are not in its pairs, and their upload found it busy: start the next.
+        compare_added_on_commit(check.dataset)
     return CheckStatus.SUCCEEDED
 
 
@@ -80,10 +86,41 @@ def _near_duplicates(check: DataCheck, progress: _Progress, *, stop) -> dict:
     revision = Dataset.objects.filter(pk=check.dataset_id).values_list("revision", flat=True).first() or 0
     hashes.fill_missing(hashes.missing_ids(images), on_progress=progress, stop=stop)
     threshold = check.threshold if check.threshold is not None else duplicates.DEFAULT_THRESHOLD
+    if check.version_id:
+        rows, generation, earlier = duplicates.version_rows(check.version), None, None
+    else:
+        generation, rows, settled = _rows_at_a_generation(check.dataset)
+        earlier = _earlier(check, rows, generation) if check.automatic and settled else None
+    added = None if earlier is None else {pk for pk, h, _, _ in rows if h is not None and pk > earlier["last_image"]}
     # Images of <= 16 px a side: their pixels, compared here (the hashes miss their copies); progress counts
     # the files read, as the hashing step above counts the files it hashed.
-    pixels = tiny.tiny_pairs(images, duplicates.DEFAULT_THRESHOLD, on_progress=progress, stop=stop)
-    rows = duplicates.version_rows(check.version) if check.version_id else duplicates.dataset_rows(check.dataset)
-    fields = duplicates.check_fields(rows, threshold, extra=pixels)
+    pixels = tiny.tiny_pairs(images, duplicates.DEFAULT_THRESHOLD, among=added, on_progress=progress, stop=stop)
+    fields = duplicates.check_fields(rows, threshold, earlier, extra=pixels, generation=generation)
     progress(len(rows), len(rows))
     return fields | {"revision": check.version.revision if check.version_id else revision}
+
+
+def _rows_at_a_generation(dataset: Dataset) -> tuple[int, list, bool]:
+    """Return the tally's generation, the live images' rows, and whether no image joined while they were read."""
+    # The generation is read first: pages then know every image that joined after it (duplicates.added_since).
+    # Read again after, equal: the rows hold exactly the images that had joined by then (an upload in between
+    # would make an automatic check's count of new images disagree with it).
+    for _ in range(3):
+        generation = read_tally(dataset.pk).generation
+        rows = duplicates.dataset_rows(dataset)
+        if read_tally(dataset.pk).generation == generation:
+            return generation, rows, True
+    return generation, rows, False
+
+
+def _earlier(check: DataCheck, rows: list, generation: int) -> dict | None:
+    """Return the pairs an automatic check may keep: the last live check's, if only images after it joined."""
+    earlier = (DataCheck.objects.filter(dataset_id=check.dataset_id, version__isnull=True, kind=CheckKind.DUPLICATES,
+                                        status=CheckStatus.SUCCEEDED).exclude(pk=check.pk).order_by("-pk")
+               .values_list("results", flat=True).first())
+    upto = max(check.threshold or 0, duplicates.DEFAULT_THRESHOLD)
+    if not earlier or "generation" not in earlier or earlier.get("pairs_upto", -1) < upto:
+        return None
+    # As duplicates.added_since, on the rows read: the images joined since are exactly those above its last id.
+    above = sum(1 for pk, h, _, _ in rows if h is not None and pk > earlier.get("last_image", 0))
+    return earlier if generation - earlier["generation"] == above else None

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from webapp.core.reaping import Heartbeat
 from webapp.core.storage import is_local
+from webapp.datachecks.services.checks import compare_added_on_commit
 from webapp.datasets.archive import (
     ArchiveEntry,
     BadArchive,
@@ -102,6 +103,8 @@ def _finish(job: Import, attempt: int, status: str, error: str) -> str:
     if not IMPORTS.leased(job.pk, attempt).update(status=status, error=error, finished_at=job.finished_at):
         return "lost"
     _delete_archive(job)
+    if job.accepted:
+        compare_added_on_commit(job.dataset)
     return status
 
 

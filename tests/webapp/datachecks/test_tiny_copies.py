@@ -83,3 +83,26 @@ def test_the_check_job_finds_both_copies_and_the_page_shows_them_as_leaks(owner_
 
     leakage = owner_client.get(reverse("datachecks_leakage"), {"dataset": digits.pk}).json()
     assert "2 test images have a near-copy in train" in " ".join(leakage["warnings"])
+
+
+def test_an_automatic_check_finds_a_tiny_copy_uploaded_after_a_check(digits, owner, sent_checks, monkeypatch,
+                                                                     django_capture_on_commit_callbacks):
+    monkeypatch.setattr(duplicates, "INLINE_COMPARE_LIMIT", 10)  # 122 images: a large dataset here
+    first = checks.start_check(digits, owner, threshold=10)
+    assert run_check(first.pk, worker="test", token=first.task_id) == CheckStatus.SUCCEEDED
+    picture = PILImage.open(digits.pics["originals"][11].file).convert("L")
+    shaved = picture.crop((0, 0, 7, 8)).resize((8, 8), PILImage.Resampling.BILINEAR)
+    with django_capture_on_commit_callbacks(execute=True):
+        new = add(digits, encoded(shaved), name="shaved-11.png", split="val")
+    auto = digits.data_checks.get(automatic=True)
+    compared = []
+    real = duplicates.search
+    monkeypatch.setattr(duplicates, "search", lambda rows, t, among=None: compared.append(among) or
+                        real(rows, t, among))
+    assert run_check(auto.pk, worker="test", token=auto.task_id) == CheckStatus.SUCCEEDED
+    assert compared == [{new.pk}]
+    auto.refresh_from_db()
+    pairs = {(a, b) for a, b, _ in auto.results["pairs"]}
+    assert (digits.pics["originals"][11].pk, new.pk) in pairs  # found by its pixels
+    assert {(a, b) for a, b, _ in first.__class__.objects.get(pk=first.pk).results["pairs"]} < pairs  # kept
+    assert auto.counts["leaks"]["val_in_train"] >= 1

@@ -12,6 +12,7 @@ from webapp.datachecks.models import CheckKind, CheckStatus, DataCheck
 from webapp.datachecks.services import duplicates, hashes
 from webapp.datachecks.services.reaper import CHECKS
 from webapp.datasets.models import Dataset, DatasetVersion, Image
+from webapp.datasets.services.tally import read_tally
 
 log = logging.getLogger(__name__)
 # A version with at most this many images lacking a hash is checked while it is frozen; more go to a job.
@@ -19,7 +20,7 @@ INLINE_HASH_LIMIT = 200
 
 
 def start_check(dataset: Dataset, user, *, kind: str = CheckKind.DUPLICATES, threshold: int | None = None,
-                version: DatasetVersion | None = None) -> DataCheck:
+                version: DatasetVersion | None = None, automatic: bool = False) -> DataCheck:
     """Queue a check of the dataset's live images (or of `version`); one already waiting or running is returned."""
     with transaction.atomic():
         Dataset.objects.select_for_update().filter(pk=dataset.pk).first()  # one start at a time per dataset
@@ -29,11 +30,43 @@ def start_check(dataset: Dataset, user, *, kind: str = CheckKind.DUPLICATES, thr
             return busy
         token = new_token()
         check = DataCheck.objects.create(
-            dataset=dataset, version=version, kind=kind, created_by=user,
+            dataset=dataset, version=version, kind=kind, created_by=user, automatic=automatic,
             threshold=threshold if kind == CheckKind.DUPLICATES else None,
             status=CheckStatus.QUEUED, task_id=token, queued_at=timezone.now())
         send_on_commit(CHECKS, check.pk, token, quiet=True)  # unsent: the reaper sends it later
     return check
+
+
+def compare_added(dataset: Dataset) -> DataCheck | None:
+    """Start the check that compares images just added with the others, where pages leave that to a check.
+
+    Call it after adding images. Pages compare the new images themselves in a dataset of up to
+    duplicates.INLINE_COMPARE_LIMIT hashed images, and in one never checked they search no more than
+    duplicates.PAGE_SEARCH_LIMIT pairs anyway (someone starts the first check, which compares all); otherwise
+    this queues an automatic check, which keeps the last check's pairs and compares only what joined since.
+    """
+    tally = read_tally(dataset.pk)
+    if tally.hashed <= duplicates.INLINE_COMPARE_LIMIT:
+        return None
+    last = (DataCheck.objects.filter(dataset=dataset, version__isnull=True, kind=CheckKind.DUPLICATES,
+                                     status=CheckStatus.SUCCEEDED).order_by("-pk").values_list("results", "threshold")
+            .first())
+    if last is None or not last[0] or last[0].get("generation") == tally.generation:
+        return None
+    # At the last check's threshold: its pairs go that far, and pages asking for it keep reusing them.
+    threshold = last[1] if last[1] is not None else duplicates.DEFAULT_THRESHOLD
+    return start_check(dataset, None, threshold=threshold, automatic=True)
+
+
+def compare_added_on_commit(dataset: Dataset) -> None:
+    """Call compare_added once the transaction adding images commits; never fail what added them."""
+    def start() -> None:
+        try:
+            compare_added(dataset)
+        except Exception:  # the images are stored: the page counts them as not compared, and says how to
+            log.exception("could not start comparing the images added to dataset %s", dataset.pk)
+
+    transaction.on_commit(start)
 
 
 def latest(dataset: Dataset, *, kind: str = CheckKind.DUPLICATES, version: DatasetVersion | None = None,

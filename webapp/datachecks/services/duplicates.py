@@ -36,6 +36,10 @@ MAX_PAIRED_LOOKUP = 5000
 # against each other, 0.4 s on a 2-core CPU. The search is quadratic (100,000 images: about two minutes), so
 # beyond this a page shows what a check found and counts the rest as not compared yet; a check job compares all.
 PAGE_SEARCH_LIMIT = 25_000_000
+# Above this many hashed images a page does not compare the images added since the last check itself: that
+# reads every image's hashes (100,000 images: about 0.5 s on a 2-core CPU). A check Lux starts once images are
+# added (checks.compare_added) compares them with the others, and pages count them as not compared meanwhile.
+INLINE_COMPARE_LIMIT = 5000
 ASSIGNED = (Split.TRAIN.value, Split.VAL.value, Split.TEST.value)
 # (the split a copy makes look better, the split it was learnt from) -> the words for it.
 LEAKS = {
@@ -75,6 +79,7 @@ class Report:
     split_of: dict[int, str] = field(default_factory=dict, repr=False)
     pairs: dict[tuple[int, int], int] = field(default_factory=dict, repr=False)  # confirmed (id, id) -> bits
     uncompared: int = 0  # hashed images a page left to a check job: too many to search while it loads
+    comparing: bool = False  # a check is queued or running that will compare them
 
     def leak_counts(self) -> dict[str, int]:
         """Return, per kind of leak, how many images of the evaluated split have a near-copy in the other."""
@@ -95,7 +100,7 @@ class Report:
     def counts(self) -> dict:
         """Return the numbers a check row keeps and pages show."""
         return {"images": self.images, "hashed": self.images - self.unhashed, "unhashed": self.unhashed,
-                "uncompared": self.uncompared,
+                "uncompared": self.uncompared, "comparing": self.comparing,
                 "groups": len(self.groups), "in_groups": sum(len(g) for g in self.groups),
                 "leaking_pairs": len(self.leaks), "leaks": self.leak_counts()}
 
@@ -213,18 +218,21 @@ def build(rows: list, threshold: int, pairs: dict[tuple[int, int], int]) -> Repo
                   split_of={ids[i]: split_of[i] for i in paired}, pairs=within)
 
 
-def stored_pairs(pairs: dict[tuple[int, int], int], upto: int, rows: list) -> dict:
-    """Return what a check keeps of its search for pages to reuse: pairs with bits, their limit, the last id."""
-    return {"pairs": [[a, b, bits] for (a, b), bits in sorted(pairs.items())], "pairs_upto": upto,
+def stored_pairs(pairs: dict[tuple[int, int], int], upto: int, rows: list, generation: int | None = None) -> dict:
+    """Return what a check keeps of its search for pages to reuse: pairs with bits, their limit, the last id, and
+    the dataset tally's generation read before the rows (live checks: see `added_since`)."""
+    kept = {"pairs": [[a, b, bits] for (a, b), bits in sorted(pairs.items())], "pairs_upto": upto,
             "last_image": max((pk for pk, _, _, _ in rows), default=0)}
+    return kept if generation is None else kept | {"generation": generation}
 
 
 def check_fields(rows: list, threshold: int, stored: dict | None = None,
-                 extra: dict[tuple[int, int], int] | None = None) -> dict:
+                 extra: dict[tuple[int, int], int] | None = None, *, generation: int | None = None) -> dict:
     """Search rows as a check does and return the check row's threshold, counts and results (pairs kept).
 
-    `stored`: an earlier check's results to reuse as `report_from_rows` does (a version frozen after it).
-    `extra`: confirmed pairs {(id, id): bits} found otherwise (tiny images' pixels), kept with the searched ones.
+    `stored`: an earlier check's results to reuse as `report_from_rows` does (a version frozen after it, or an
+    automatic check after an upload). `extra`: confirmed pairs {(id, id): bits} found otherwise (tiny images'
+    pixels), kept with the searched ones. `generation`: the tally's, read before `rows` (live checks).
     """
     # Pairs are kept up to the default threshold at least, so the pages' default view reuses them too.
     upto = max(threshold, DEFAULT_THRESHOLD)
@@ -236,7 +244,25 @@ def check_fields(rows: list, threshold: int, stored: dict | None = None,
             pairs[(a, b)] = min(bits, pairs.get((a, b), bits))
     report = build(rows, threshold, pairs)
     return {"threshold": threshold, "counts": report.counts(),
-            "results": report.results() | stored_pairs(pairs, upto, rows)}
+            "results": report.results() | stored_pairs(pairs, upto, rows, generation)}
+
+
+def added_since(dataset_pk: int, stored: dict | None, tally) -> int | None:
+    """Return how many live hashed images a live check's pairs leave out, if they are exactly the images stored
+    after it (ids above its last); None when that is not known: an older check, or another image joined the hashed
+    set since (a hash filled in, a transaction that took its id early and committed late).
+    """
+    # Every image that joins the hashed live set moves the tally's generation by one, and the check read the
+    # generation before its rows: an image that joined before that read was in the rows. So if as many joined
+    # since as there are live hashed images above the check's last id, those are all that joined.
+    if stored is None or "generation" not in stored:
+        return None
+    joined = tally.generation - stored["generation"]
+    if joined <= 0:
+        return 0 if joined == 0 else None
+    added = Image.objects.filter(dataset_id=dataset_pk, pk__gt=stored.get("last_image", 0), deleted_at__isnull=True,
+                                 phash__isnull=False).count()
+    return added if added == joined else None
 
 
 def _latest_results(checks) -> dict | None:
@@ -281,10 +307,33 @@ def dataset_report(dataset, threshold: int = DEFAULT_THRESHOLD) -> Report:
         known = cache.get(pairs_key)
         found = _report_of_pairs(dataset, threshold, *known, tally) if known is not None else None
         if found is None:
+            found = _report_of_check(dataset, threshold, stored, tally)
+        if found is None:
             found = report_from_rows(dataset_rows(dataset), threshold, stored, limit=PAGE_SEARCH_LIMIT)
             cache.set(pairs_key, (found.pairs, found.uncompared, tally.hashed), REPORT_CACHE_S)
         cache.set(key, found, REPORT_CACHE_S)
     return found
+
+
+def _report_of_check(dataset, threshold: int, stored: dict | None, tally) -> Report | None:
+    """Return the report of a live check's pairs, the images added since counted as not compared, or None.
+
+    Nothing added: the check's pairs of the images still there are the pairs. Images added to a dataset of more
+    than INLINE_COMPARE_LIMIT hashed images are left to the check Lux starts for them (None below that: the page
+    compares them itself).
+    """
+    if stored is None or stored.get("pairs_upto", -1) < threshold or "pairs" not in stored:
+        return None
+    added = added_since(dataset.pk, stored, tally)
+    if added is None or (added and tally.hashed <= INLINE_COMPARE_LIMIT):
+        return None
+    pairs = {(a, b): bits for a, b, bits in stored["pairs"] if bits <= threshold}
+    report = _report_of_pairs(dataset, threshold, pairs, added, tally.hashed, tally)
+    if report is not None and added:
+        report.comparing = DataCheck.objects.filter(
+            dataset=dataset, version__isnull=True, kind=CheckKind.DUPLICATES,
+            status__in=(CheckStatus.QUEUED, CheckStatus.RUNNING)).exists()
+    return report
 
 
 def _report_of_pairs(dataset, threshold: int, pairs: dict[tuple[int, int], int], uncompared: int, hashed: int,

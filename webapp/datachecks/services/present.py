@@ -35,7 +35,8 @@ def check_payload(check: DataCheck | None) -> dict | None:
     if check is None:
         return None
     return {
-        "id": check.pk, "kind": check.kind, "status": check.status, "threshold": check.threshold,
+        "id": check.pk, "kind": check.kind, "automatic": check.automatic, "status": check.status,
+        "threshold": check.threshold,
         "version": check.version.number if check.version_id else None,
         "done": check.done, "total": check.total, "counts": check.counts or {},
         "warnings": warnings(check.counts or {}), "error": check.error,

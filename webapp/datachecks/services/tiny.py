@@ -28,13 +28,16 @@ def as_bits(rmse: float, scale: int) -> int:
     return min(scale, max(0, math.ceil(rmse * scale / MAX_RMSE - 1e-9)))
 
 
-def tiny_pairs(images, scale: int, *, on_progress: Callable[[int, int], None] | None = None,
+def tiny_pairs(images, scale: int, *, among: set[int] | None = None,
+               on_progress: Callable[[int, int], None] | None = None,
                stop: Callable[[], bool] | None = None) -> dict[tuple[int, int], int]:
     """Return {(id, id): bits} of the confirmed pixel near-copies among a queryset's images of <= TINY px a side.
 
     Each tiny file is read and decoded once (as the hashes see it: grey, upright); its pixels are all that is
-    kept, a few hundred bytes an image.
+    kept, a few hundred bytes an image. `among`: image ids; only pairs with one of them (new images against all).
     """
+    if among is not None and not images.filter(pk__in=among, width__lte=TINY, height__lte=TINY).exists():
+        return {}  # no new tiny image: nothing to read
     rows = list(images.filter(width__lte=TINY, height__lte=TINY).order_by("pk").values_list("pk", "file"))
     total = len(rows)
     ids, pictures = [], []
@@ -50,6 +53,7 @@ def tiny_pairs(images, scale: int, *, on_progress: Callable[[int, int], None] | 
             on_progress(min(start + _CHUNK, total), total)
     if len(pictures) < 2:
         return {}
-    near = tiny_distances(pictures)  # it keeps only images tiny.is_tiny accepts: the stored size agrees
+    chosen = None if among is None else {i for i, pk in enumerate(ids) if pk in among}
+    near = tiny_distances(pictures, among=chosen)  # it keeps only images tiny.is_tiny accepts: the stored size agrees
     kept = confirmed(sorted(near), pictures.__getitem__)  # as the bench does: tiny pairs confirm by pixels too
     return {(ids[a], ids[b]): as_bits(near[(a, b)], scale) for a, b in kept}

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from webapp.datachecks.services.checks import compare_added_on_commit
 from webapp.datasets.models import Dataset, DatasetClass, Import, ImportKind, ImportStatus, Split
 from webapp.datasets.services.archive_import import start_archive_import
 from webapp.datasets.services.rows import insert_items
@@ -51,5 +52,6 @@ def upload_files(dataset: Dataset, files: list, *, label: DatasetClass | None, s
     batch.save()
     if any(o.accepted for o in outcomes):
         dataset.touch()
+        compare_added_on_commit(dataset)
     batch.outcomes = outcomes  # the live objects, for a response that lists each file
     return batch

@@ -14,6 +14,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
 from webapp.datachecks.hashing import hashes_of
+from webapp.datachecks.services.checks import compare_added_on_commit
 from webapp.datasets.models import Dataset, DatasetClass, Image, Split
 from webapp.datasets.services.rows import insert_images
 from webapp.datasets.validation import CheckedImage, Limits, RejectedFile, check_image, make_thumbnail
@@ -74,13 +75,15 @@ def add_image(
 ) -> FileOutcome:
     """Check `data`, store it once per dataset with its thumbnail and row, and say what happened.
 
-    touch=False leaves the dataset's revision to the caller (one bump per batch).
+    touch=False leaves the dataset's revision, and starting the comparison of new images, to the caller (once
+    per batch).
     """
     outcome = stage_image(dataset, data, name=name, label=label, split=split, source_import=source_import)
     if outcome.accepted:
         save_staged([outcome])
         if touch:
             dataset.touch()
+            compare_added_on_commit(dataset)
     return outcome
 
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from webapp.classify.models import ClassificationJob, JobSource, JobStatus, Prediction
 from webapp.core.errors import FieldError
+from webapp.datachecks.services.checks import compare_added_on_commit
 from webapp.datasets.archive import ArchiveEntry, BadArchive, SkippedEntry, iter_archive
 from webapp.datasets.models import Dataset, Import, ImportKind, ImportStatus
 from webapp.datasets.services.access import live_images
@@ -201,6 +202,7 @@ def _save(job, dataset, user, outcomes: list[FileOutcome], targets: list, sent: 
     _suggest(job, dataset, user, images, dict(dataset.classes.values_list("name", "pk")), sent)
     if sent.added:
         dataset.touch()
+        compare_added_on_commit(dataset)
 
 
 def _contents(job: ClassificationJob, predictions: list[Prediction]) -> Iterator[tuple[Prediction, object]]:
