@@ -10,7 +10,7 @@ from django.utils import timezone
 from webapp.core.reaping import Heartbeat
 from webapp.datachecks.models import CheckKind, CheckStatus, DataCheck
 from webapp.datachecks.services import duplicates, hashes, tiny
-from webapp.datachecks.services.checks import compare_added_on_commit
+from webapp.datachecks.services.checks import compare_added_on_commit, latest
 from webapp.datachecks.services.reaper import CHECKS
 from webapp.datasets.models import Dataset, Image
 from webapp.datasets.services.tally import read_tally
@@ -90,8 +90,7 @@ def _near_duplicates(check: DataCheck, progress: _Progress, *, stop) -> dict:
         rows, generation, earlier = duplicates.version_rows(check.version), None, None
     else:
         generation, rows, settled = _rows_at_a_generation(check.dataset)
-        earlier = _earlier(check, rows, generation) if check.automatic and settled else None
-    added = None if earlier is None else {pk for pk, h, _, _ in rows if h is not None and pk > earlier["last_image"]}
+        earlier, added = _earlier(check, rows, generation) if check.automatic and settled else (None, None)
     # Images of <= 16 px a side: their pixels, compared here (the hashes miss their copies); progress counts
     # the files read, as the hashing step above counts the files it hashed.
     pixels = tiny.tiny_pairs(images, duplicates.DEFAULT_THRESHOLD, among=added, on_progress=progress, stop=stop)
@@ -113,14 +112,13 @@ def _rows_at_a_generation(dataset: Dataset) -> tuple[int, list, bool]:
     return generation, rows, False
 
 
-def _earlier(check: DataCheck, rows: list, generation: int) -> dict | None:
-    """Return the pairs an automatic check may keep: the last live check's, if only images after it joined."""
-    earlier = (DataCheck.objects.filter(dataset_id=check.dataset_id, version__isnull=True, kind=CheckKind.DUPLICATES,
-                                        status=CheckStatus.SUCCEEDED).exclude(pk=check.pk).order_by("-pk")
-               .values_list("results", flat=True).first())
-    upto = max(check.threshold or 0, duplicates.DEFAULT_THRESHOLD)
-    if not earlier or "generation" not in earlier or earlier.get("pairs_upto", -1) < upto:
-        return None
-    # As duplicates.added_since, on the rows read: the images joined since are exactly those above its last id.
-    above = sum(1 for pk, h, _, _ in rows if h is not None and pk > earlier.get("last_image", 0))
-    return earlier if generation - earlier["generation"] == above else None
+def _earlier(check: DataCheck, rows: list, generation: int) -> tuple[dict | None, set[int] | None]:
+    """Return the pairs an automatic check may keep and the images to compare with all (the last live check's
+    pairs, and the images above its last id), or Nones when other images joined since: compare everything."""
+    last = latest(check.dataset, finished=True)
+    earlier = last.results if last is not None else None
+    joined = duplicates.joined_since(earlier, generation)
+    if joined is None or earlier.get("pairs_upto", -1) < max(check.threshold or 0, duplicates.DEFAULT_THRESHOLD):
+        return None, None
+    added = {pk for pk, h, _, _ in rows if h is not None and pk > earlier.get("last_image", 0)}
+    return (earlier, added) if len(added) == joined else (None, None)

@@ -48,13 +48,11 @@ def compare_added(dataset: Dataset) -> DataCheck | None:
     tally = read_tally(dataset.pk)
     if tally.hashed <= duplicates.INLINE_COMPARE_LIMIT:
         return None
-    last = (DataCheck.objects.filter(dataset=dataset, version__isnull=True, kind=CheckKind.DUPLICATES,
-                                     status=CheckStatus.SUCCEEDED).order_by("-pk").values_list("results", "threshold")
-            .first())
-    if last is None or not last[0] or last[0].get("generation") == tally.generation:
+    last = latest(dataset, finished=True)
+    if last is None or not last.results or last.results.get("generation") == tally.generation:
         return None
     # At the last check's threshold: its pairs go that far, and pages asking for it keep reusing them.
-    threshold = last[1] if last[1] is not None else duplicates.DEFAULT_THRESHOLD
+    threshold = last.threshold if last.threshold is not None else duplicates.DEFAULT_THRESHOLD
     return start_check(dataset, None, threshold=threshold, automatic=True)
 
 

@@ -252,17 +252,24 @@ def added_since(dataset_pk: int, stored: dict | None, tally) -> int | None:
     after it (ids above its last); None when that is not known: an older check, or another image joined the hashed
     set since (a hash filled in, a transaction that took its id early and committed late).
     """
-    # Every image that joins the hashed live set moves the tally's generation by one, and the check read the
-    # generation before its rows: an image that joined before that read was in the rows. So if as many joined
-    # since as there are live hashed images above the check's last id, those are all that joined.
-    if stored is None or "generation" not in stored:
-        return None
-    joined = tally.generation - stored["generation"]
-    if joined <= 0:
-        return 0 if joined == 0 else None
+    joined = joined_since(stored, tally.generation)
+    if not joined:  # None: not known; 0: nothing to count
+        return joined
     added = Image.objects.filter(dataset_id=dataset_pk, pk__gt=stored.get("last_image", 0), deleted_at__isnull=True,
                                  phash__isnull=False).count()
     return added if added == joined else None
+
+
+def joined_since(stored: dict | None, generation: int) -> int | None:
+    """Return how many times an image joined the hashed live set since a live check read its rows (None: unknown).
+
+    Every join moves the tally's generation by one, and the check read the generation before its rows: an image
+    that joined before that read was in the rows. So if as many joined since as there are live hashed images above
+    the check's last id, those are all that joined.
+    """
+    if not stored or "generation" not in stored or generation < stored["generation"]:
+        return None
+    return generation - stored["generation"]
 
 
 def _latest_results(checks) -> dict | None:
