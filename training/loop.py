@@ -13,7 +13,7 @@ from torch import nn
 
 from classifier.factory import create_model
 from classifier.registry import model_info
-from training import distributed
+from training import conv_matmul, distributed
 from training.batches import BatchFeeder, class_weights, epoch_order, sample_weights, steps_per_epoch
 from training.cache import CachedData
 from training.callbacks import Callback, CallbackList, EpochStats, Progress
@@ -115,6 +115,7 @@ class _Trainer:
         self.writer = CheckpointWriter(self.checkpoints)  # rank 0's checkpoints, written off the training thread
         self.state = RunState()
         self.last_checkpoint: Path | None = None
+        self.matmul_convs: list[str] | None = None  # chosen before the first step, or kept from the checkpoint
         self.net = distributed.wrap(self.model, self.device)
         if self.precision.compile:
             self.net = torch.compile(self.net)
@@ -139,6 +140,7 @@ class _Trainer:
         """Train epoch by epoch until done, stopped or out of patience; return the best weights."""
         if resume:
             self._resume()
+        self._choose_convs()
         self.model.train()
         self._run_start, self._run_start_step = time.monotonic(), self._global_step()
         self._last_report = 0.0
@@ -267,6 +269,32 @@ class _Trainer:
         self.model.train()
         return float(sums[0] / sums[2]), float(sums[1] / sums[2])
 
+    def _choose_convs(self) -> None:
+        """Compute the small-map convolutions a matmul runs clearly faster on this CPU as matmuls.
+
+        A resumed run keeps its checkpoint's choice, so it computes what the run would have. Deterministic and
+        compiled runs, and GPUs (cuDNN picks its own algorithms), keep the kernels.
+        """
+        if self.device.type != "cpu":
+            self.matmul_convs = []
+        elif self.matmul_convs is None:
+            tuned = not (self.config.deterministic or self.precision.compile)
+            self.matmul_convs = self._tune_convs() if tuned else []
+        conv_matmul.use(self.model, self.matmul_convs)
+
+    def _tune_convs(self) -> list[str]:
+        """Time each small-map convolution both ways at this run's shapes; return those a matmul wins."""
+        size = self.config.image_size
+        example = torch.zeros(1, 3, size, size, device=self.device)
+        example = example.contiguous(memory_format=self.precision.memory_format)  # (1, 3, S, S), as _step feeds
+        batch = min(self.config.batch_size, self.shard_size)
+        candidates, faster = conv_matmul.tune(self.model, batch, example, self.precision.autocast)
+        if self.ctx.active:  # one model on every rank: a matmul only where every rank measured it faster
+            against = torch.tensor([float(name not in faster) for name in candidates], device=self.device)
+            distributed.all_reduce(against, op="max")
+            faster = [name for name, no in zip(candidates, against.tolist(), strict=True) if not no]
+        return faster
+
     def _patience_exhausted(self) -> bool:
         """Return True when `patience` epochs have passed without a better validation result."""
         return self.config.patience > 0 and len(self.val) > 0 and self.state.bad_epochs >= self.config.patience
@@ -357,6 +385,7 @@ class _Trainer:
         moved_on = s.best_epoch != s.epoch or s.step > 0  # the weights in memory are not the best epoch's
         if s.best_epoch is not None and moved_on and self.checkpoints.best is not None:
             self.model.load_state_dict(load_checkpoint(self.checkpoints.best)["model"])
+        conv_matmul.plain(self.model)  # the model leaves fit() with torch's own modules
         self.model.to(memory_format=torch.contiguous_format).eval()
         history = [EpochStats(**h) for h in s.history]
         last = history[-1] if history else None

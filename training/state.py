@@ -65,6 +65,7 @@ def capture(trainer) -> dict:
         "bad_epochs": s.bad_epochs,
         "config": trainer.config.to_dict(),
         "class_names": trainer.class_names,
+        "matmul_convs": trainer.matmul_convs,  # resume computes these convolutions as the run did
     }
 
 
@@ -78,6 +79,7 @@ def restore(trainer, checkpoint: dict) -> None:
     ranks = checkpoint["ranks"]
     mine = ranks[trainer.ctx.rank] if trainer.ctx.rank < len(ranks) else ranks[0]
     set_rng_state(mine["rng"], trainer.generators)
+    trainer.matmul_convs = list(checkpoint.get("matmul_convs") or [])  # none before they existed
     trainer.state = RunState(
         epoch=checkpoint["epoch"], step=checkpoint["step"], order=checkpoint["order"], sums=mine["sums"],
         seconds=mine["seconds"], history=list(checkpoint["history"]), best_epoch=checkpoint["best_epoch"],
