@@ -11,7 +11,7 @@ from webapp.core.reaping import new_token, send_on_commit
 from webapp.datachecks.models import CheckKind, CheckStatus, DataCheck
 from webapp.datachecks.services import duplicates, hashes
 from webapp.datachecks.services.reaper import CHECKS
-from webapp.datasets.models import Dataset, DatasetVersion, Image
+from webapp.datasets.models import Dataset, DatasetVersion
 from webapp.datasets.services.tally import read_tally
 
 log = logging.getLogger(__name__)
@@ -82,14 +82,17 @@ def check_version(version: DatasetVersion) -> DataCheck | None:
     """Record the leakage check of a version as it is frozen: at once, or as a job when many hashes are missing."""
     try:
         with transaction.atomic():  # a savepoint: whatever goes wrong here, the freeze itself stands
-            images = Image.objects.filter(version_entries__version=version)
-            missing = hashes.missing_ids(images)
+            rows = duplicates.version_rows(version)
+            missing = [pk for pk, whole, crops, _ in rows if whole is None or crops is None]  # as hashes.missing_ids
             if len(missing) > INLINE_HASH_LIMIT:
                 return start_check(version.dataset, version.created_by, version=version,
                                    threshold=duplicates.DEFAULT_THRESHOLD)
-            hashes.fill_missing(missing)
-            rows = duplicates.version_rows(version)
-            fields = duplicates.check_fields(rows, duplicates.DEFAULT_THRESHOLD, duplicates.version_results(version))
+            if missing:
+                hashes.fill_missing(missing)
+                rows = duplicates.version_rows(version)
+            # Nothing has checked a version frozen a moment ago: only a live check before it can lend its pairs.
+            stored = duplicates.version_results(version, own=False)
+            fields = duplicates.check_fields(rows, duplicates.DEFAULT_THRESHOLD, stored)
             now = timezone.now()
             return DataCheck.objects.create(
                 dataset=version.dataset, version=version, kind=CheckKind.DUPLICATES, revision=version.revision,

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Count, Q
 
 from webapp.core.csvsafe import csv_writer
 from webapp.datachecks.services.checks import check_version
@@ -44,16 +44,17 @@ def freeze_version(dataset: Dataset, *, user, note: str = "") -> DatasetVersion:
         if not rows:
             raise ValidationError("Nothing to freeze: no image has both a class and a train, val or test split.")
         used = {label_id for _, label_id, _, _ in rows}
-        classes = [c for c in DatasetClass.objects.filter(dataset=dataset).order_by("position", "pk") if c.pk in used]
-        index = {c.pk: i for i, c in enumerate(classes)}
-        names = [c.name for c in classes]
+        every = list(DatasetClass.objects.filter(dataset=dataset).order_by("position", "pk").values_list("pk", "name"))
+        index = {pk: i for i, pk in enumerate(pk for pk, _ in every if pk in used)}
+        names = [name for pk, name in every if pk in used]
+        empty = [name for pk, name in every if pk not in used]
         content_hash = _content_hash(names, [(sha, index[label], split) for _, label, split, sha in rows])
         if latest is not None and latest.content_hash == content_hash:
             return latest  # changed and changed back: the same content needs no second version
-        number = (dataset.versions.aggregate(top=Max("number"))["top"] or 0) + 1
+        number = latest.number + 1 if latest is not None else 1  # the latest is the highest number
         version = DatasetVersion.objects.create(
             dataset=dataset, number=number, revision=dataset.revision, class_names=names,
-            counts=_counts(dataset, rows, index, names), content_hash=content_hash, note=note[:300],
+            counts=_counts(dataset, rows, index, names, empty), content_hash=content_hash, note=note[:300],
             created_by=user)
         VersionEntry.objects.bulk_create(
             (VersionEntry(version=version, image_id=pk, class_index=index[label], split=split)
@@ -159,21 +160,23 @@ def _content_hash(names: list[str], entries: list[tuple[str, int, str]]) -> str:
     return digest.hexdigest()
 
 
-def _counts(dataset: Dataset, rows, index: dict[int, int], names: list[str]) -> dict:
+def _counts(dataset: Dataset, rows, index: dict[int, int], names: list[str], empty: list[str]) -> dict:
     per_split = Counter(split for _, _, split, _ in rows)
     per_class: dict[str, dict[str, int]] = {n: {s: 0 for s in SPLITS} for n in names}
     for _, label, split, _ in rows:
         per_class[names[index[label]]][split] += 1
-    live = Image.objects.filter(dataset=dataset, deleted_at__isnull=True)
+    left = Image.objects.filter(dataset=dataset, deleted_at__isnull=True).aggregate(
+        unlabelled=Count("pk", filter=Q(label__isnull=True)),
+        unassigned=Count("pk", filter=Q(label__isnull=False, split=Split.UNASSIGNED)))
     return {
         "total": len(rows),
         "per_split": {s: per_split.get(s, 0) for s in SPLITS},
         "per_class": per_class,
         # What the dataset held that this version leaves out, so nobody wonders where it went.
         "left_out": {
-            "unlabelled": live.filter(label__isnull=True).count(),
-            "unassigned": live.filter(label__isnull=False, split=Split.UNASSIGNED).count(),
-            "empty_classes": list(dataset.classes.exclude(pk__in=index.keys()).values_list("name", flat=True)),
+            "unlabelled": left["unlabelled"],
+            "unassigned": left["unassigned"],
+            "empty_classes": empty,
         },
     }
 
