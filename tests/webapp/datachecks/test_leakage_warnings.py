@@ -67,6 +67,20 @@ def test_a_version_with_many_unhashed_images_is_checked_by_a_job(owner, leaky, s
     assert check.status == CheckStatus.QUEUED and sent_checks == [("default", check.task_id)]
 
 
+def test_a_version_with_a_few_unhashed_images_hashes_them_and_finds_the_leak_as_it_is_frozen(owner, leaky):
+    from webapp.datasets.models import Image
+    from webapp.datasets.services.versions import freeze_version
+
+    Image.objects.filter(pk__in=[leaky.pics["a"].pk, leaky.pics["a_copy"].pk]).update(phash=None)
+    Image.objects.filter(pk=leaky.pics["b"].pk).update(phash_crops=None)
+    version = freeze_version(leaky, user=owner)
+    check = DataCheck.objects.get(version=version)
+    assert check.status == CheckStatus.SUCCEEDED
+    assert check.counts["leaking_pairs"] == 1 and check.counts["images"] == 7  # the pair of the unhashed two
+    assert not Image.objects.filter(dataset=leaky, phash__isnull=True).exists()
+    assert not Image.objects.filter(dataset=leaky, phash_crops__isnull=True).exists()
+
+
 def test_the_launch_form_warns_about_the_chosen_dataset(owner_client, leaky):
     html = owner_client.get(reverse("run_new"), {"dataset": leaky.pk}).content.decode()
     warning = html[html.index('id="launch-leakage"'):]
