@@ -77,7 +77,7 @@ def test_the_probe_finds_the_small_maps_at_the_run_image_size_and_changes_nothin
     assert conv_matmul.probe(model, torch.zeros(1, 3, 224, 224), contextlib.nullcontext) == {}
 
 
-def test_speedup_times_both_forms_alternately_and_leaves_the_parameters_alone():
+def test_speedup_times_both_forms_alternately_and_leaves_the_parameters_alone(monkeypatch):
     conv = nn.Conv2d(8, 8, 3, padding=1)
     seen = conv_matmul.Probe((4, 8, 2, 2), torch.float32, channels_last=False, requires_grad=True)
     # A clock read twice a call, kernel first then matmul each round: the kernel takes 1 s, the matmul 0.25 s,
@@ -90,11 +90,8 @@ def test_speedup_times_both_forms_alternately_and_leaves_the_parameters_alone():
         forms.append("matmul")
         return real_forward(self, *args)
 
-    MatmulConv2d._conv_forward = noting
-    try:
-        ratio = conv_matmul.speedup(conv, seen, contextlib.nullcontext, clock=lambda: next(ticks))
-    finally:
-        MatmulConv2d._conv_forward = real_forward
+    monkeypatch.setattr(MatmulConv2d, "_conv_forward", noting)
+    ratio = conv_matmul.speedup(conv, seen, contextlib.nullcontext, clock=lambda: next(ticks))
     assert ratio == 4.0
     assert forms == ["matmul"] * (conv_matmul.REPEATS + 1)
     assert type(conv) is nn.Conv2d and conv.weight.grad is None and conv.bias.grad is None

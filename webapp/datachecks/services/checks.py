@@ -91,8 +91,7 @@ def check_version(version: DatasetVersion) -> DataCheck | None:
                 hashes.fill_missing(missing)
                 rows = duplicates.version_rows(version)
             # Nothing has checked a version frozen a moment ago: only a live check before it can lend its pairs.
-            stored = duplicates.version_results(version, own=False)
-            fields = duplicates.check_fields(rows, duplicates.DEFAULT_THRESHOLD, stored)
+            fields = duplicates.check_fields(rows, duplicates.DEFAULT_THRESHOLD, duplicates.results_before(version))
             now = timezone.now()
             return DataCheck.objects.create(
                 dataset=version.dataset, version=version, kind=CheckKind.DUPLICATES, revision=version.revision,

@@ -366,13 +366,14 @@ def version_report(version: DatasetVersion, threshold: int = DEFAULT_THRESHOLD) 
     return report_from_rows(version_rows(version), threshold, version_results(version), limit=PAGE_SEARCH_LIMIT)
 
 
-def version_results(version: DatasetVersion, *, own: bool = True) -> dict | None:
-    """Return the stored pairs a version's report can reuse: its own check's (unless `own` is False), else a live
-    check's before it."""
-    mine = _latest_results(DataCheck.objects.filter(version=version)) if own else None
-    if mine is not None:
-        return mine
-    # A live check that finished before the freeze compared every image the version took with an id up to its
-    # last one (images deleted before the check were not in the freeze either).
+def version_results(version: DatasetVersion) -> dict | None:
+    """Return the stored pairs a version's report can reuse: its own check's, else a live check's before it."""
+    return _latest_results(DataCheck.objects.filter(version=version)) or results_before(version)
+
+
+def results_before(version: DatasetVersion) -> dict | None:
+    """Return the stored pairs of the last live check that finished before `version` was frozen, if any."""
+    # That check compared every image the version took with an id up to its last one (images deleted before the
+    # check were not in the freeze either).
     return _latest_results(DataCheck.objects.filter(dataset_id=version.dataset_id, version__isnull=True,
                                                     finished_at__lte=version.created_at))
