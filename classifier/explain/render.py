@@ -68,10 +68,15 @@ def to_image(grid, *, scale: int = 1, colormap: bool = False) -> Image.Image:
     return image
 
 
+# zlib's fastest level: a 224 px photo encodes in 4 ms instead of 13 (level 6) for 6-7% more bytes, and these
+# pictures are made while a person waits (a quick test's preview, an explanation's input and overlay).
+PNG_COMPRESS_LEVEL = 1
+
+
 def png_bytes(image: Image.Image) -> bytes:
-    """Return the image encoded as PNG."""
+    """Return the image encoded as PNG (lossless, fast rather than smallest)."""
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
     return buffer.getvalue()
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from classifier.explain import colorize, grid_png, heatmap_png, overlay, overlay_png
+from classifier.explain import colorize, grid_png, heatmap_png, overlay, overlay_png, png_bytes
 
 
 def decode(png: bytes) -> Image.Image:
@@ -52,3 +52,15 @@ def test_grids_become_pngs_scaled_without_blur():
     assert decode(heatmap_png(torch.rand(6, 6), scale=2)).size == (12, 12)
     with pytest.raises(ValueError):
         grid_png(torch.rand(4, 5, 5))
+
+
+def test_a_photo_encodes_losslessly_at_the_fast_level():
+    from skimage import data
+
+    photo = Image.fromarray(data.astronaut()).resize((224, 224))
+    encoded = png_bytes(photo)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(encoded)).convert("RGB")), np.asarray(photo))
+    default = io.BytesIO()
+    photo.save(default, format="PNG")  # Pillow's default zlib level, 6: three times slower on a photo
+    # Fast rather than small: a lower level than the default, which costs a few percent in size, not more.
+    assert len(default.getvalue()) < len(encoded) < 1.15 * len(default.getvalue())
