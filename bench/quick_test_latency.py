@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _live  # noqa: E402
 from _setup import machine, start_django  # noqa: E402
 
+PREDICT = "/api/classify/predict/"
 NO_SUCH_RUN = 10 ** 12  # a run id no bench creates
 CLAIM = "quick test round trip p50 <= 1.5x the model-only forward (idle); no request fails while a run trains"
 
@@ -101,11 +102,17 @@ class ModelOnly:
         return time.perf_counter() - start
 
 
+def predict_request(run_id: int, image: bytes) -> tuple[bytes, dict]:
+    """Return the body and headers of the quick test of `image` with run `run_id`'s model (built before timing)."""
+    body, content_type = _live.multipart({"model": f"run:{run_id}", "top_k": "5"}, {"image": ("photo.jpg", image)})
+    return body, {"Content-Type": content_type}
+
+
 def round_trip(browser: _live.Browser, run_id: int, image: bytes) -> tuple[float, int, dict]:
     """Return (seconds until the answer, status of the first answer, the worker's timings); status 0: none."""
-    body, content_type = _live.multipart({"model": f"run:{run_id}", "top_k": "5"}, {"image": ("photo.jpg", image)})
+    body, headers = predict_request(run_id, image)
     start = time.perf_counter()
-    status, payload = browser.request("POST", "/api/classify/predict/", body, {"Content-Type": content_type})
+    status, payload = browser.request("POST", PREDICT, body, headers)
     first = status
     while status == 202:  # the web thread let go after its wait: poll as the page does
         url = json.loads(payload)["status_url"]
@@ -117,10 +124,9 @@ def round_trip(browser: _live.Browser, run_id: int, image: bytes) -> tuple[float
 
 def floor(browser: _live.Browser, image: bytes) -> float:
     """Return the seconds of the same upload naming a model that does not exist (it must answer 404)."""
-    body, content_type = _live.multipart({"model": f"run:{NO_SUCH_RUN}", "top_k": "5"},
-                                         {"image": ("photo.jpg", image)})
+    body, headers = predict_request(NO_SUCH_RUN, image)
     start = time.perf_counter()
-    status, payload = browser.request("POST", "/api/classify/predict/", body, {"Content-Type": content_type})
+    status, payload = browser.request("POST", PREDICT, body, headers)
     seconds = time.perf_counter() - start
     if status != 404:
         raise RuntimeError(f"the floor request answered {status}, not 404: {payload[:200]!r}")

@@ -83,7 +83,7 @@ def check_version(version: DatasetVersion) -> DataCheck | None:
     try:
         with transaction.atomic():  # a savepoint: whatever goes wrong here, the freeze itself stands
             rows = duplicates.version_rows(version)
-            missing = [pk for pk, whole, crops, _ in rows if whole is None or crops is None]  # as hashes.missing_ids
+            missing = hashes.missing_among(rows)
             if len(missing) > INLINE_HASH_LIMIT:
                 return start_check(version.dataset, version.created_by, version=version,
                                    threshold=duplicates.DEFAULT_THRESHOLD)

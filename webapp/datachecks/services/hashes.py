@@ -42,6 +42,11 @@ def missing_ids(images) -> list[int]:
     return list(images.filter(_MISSING).order_by("pk").values_list("pk", flat=True))
 
 
+def missing_among(rows) -> list[int]:
+    """Return the ids among (id, hash, crop hashes, ...) rows that lack a hash or crop hashes (as _MISSING)."""
+    return [row[0] for row in rows if row[1] is None or row[2] is None]
+
+
 def _hash_file(name: str) -> tuple[int | None, bytes | None]:
     try:
         with default_storage.open(name, "rb") as f:
